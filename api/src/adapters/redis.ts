@@ -1,0 +1,22 @@
+// ioredis client tuned for a cache: fail fast while disconnected instead of queueing commands.
+import { Redis } from "ioredis";
+
+export type { Redis };
+
+/** `subscriber`: a pub/sub connection, which may wait for Redis to (re)appear before subscribing. */
+export function createRedis(url: string, options: { subscriber?: boolean } = {}): Redis {
+  if (options.subscriber)
+    return new Redis(url, {
+      maxRetriesPerRequest: null,
+      retryStrategy: (attempt) => Math.min(attempt * 200, 2_000),
+    });
+  return new Redis(url, {
+    // Commands while disconnected fail at once; the caller falls back to the in-process tier.
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    commandTimeout: 250,
+    connectTimeout: 1_000,
+    // Keep trying to come back, at most every 2 s.
+    retryStrategy: (attempt) => Math.min(attempt * 200, 2_000),
+  });
+}

@@ -1,0 +1,93 @@
+// Builds the Hono app from a ServiceContext. No Node imports: adapters are wired in main.ts.
+
+import { swaggerUI } from "@hono/swagger-ui";
+import { OpenAPIHono } from "@hono/zod-openapi";
+import { bodyLimit } from "hono/body-limit";
+import type { HonoEnv, ServiceContext } from "./context.js";
+import { ProblemError, problemResponse, toProblem, validationProblem } from "./errors.js";
+import { requestContext } from "./middleware/request-context.js";
+import { registerLegacySearch } from "./routes/legacy_search.js";
+import { registerOpsHealth } from "./routes/ops_health.js";
+import { registerOpsMetrics } from "./routes/ops_metrics.js";
+import { registerOpsReady } from "./routes/ops_ready.js";
+import { registerV1CalendarsAddSection } from "./routes/v1_calendars_addSection.js";
+import { registerV1CalendarsCreate } from "./routes/v1_calendars_create.js";
+import { registerV1CalendarsGet } from "./routes/v1_calendars_get.js";
+import { registerV1CalendarsRemoveSection } from "./routes/v1_calendars_removeSection.js";
+import { registerV1CoursesGet } from "./routes/v1_courses_get.js";
+import { registerV1CoursesSearch } from "./routes/v1_courses_search.js";
+import { registerV1Stats } from "./routes/v1_stats.js";
+import { registerV1TermsList } from "./routes/v1_terms_list.js";
+
+export type App = OpenAPIHono<HonoEnv>;
+
+export function createApp(services: ServiceContext): App {
+  const app: App = new OpenAPIHono<HonoEnv>({
+    // Validation failures throw, so onError renders every one the same way.
+    defaultHook: (result) => {
+      if (!result.success)
+        throw validationProblem(result.error, result.target === "json" ? "body" : result.target);
+    },
+  });
+
+  app.use("*", async (c, next) => {
+    c.set("services", services);
+    await next();
+  });
+  app.use("*", requestContext());
+  app.use(
+    "*",
+    bodyLimit({
+      maxSize: services.config.BODY_LIMIT_BYTES,
+      onError: () => {
+        throw new ProblemError(
+          413,
+          "body_too_large",
+          `The request body exceeds ${services.config.BODY_LIMIT_BYTES} bytes`,
+        );
+      },
+    }),
+  );
+
+  registerOpsHealth(app);
+  registerOpsReady(app);
+  registerOpsMetrics(app);
+  registerV1Stats(app);
+  registerV1TermsList(app);
+  registerV1CoursesSearch(app);
+  registerV1CoursesGet(app);
+  registerV1CalendarsCreate(app);
+  registerV1CalendarsGet(app);
+  registerV1CalendarsAddSection(app);
+  registerV1CalendarsRemoveSection(app);
+  registerLegacySearch(app);
+
+  app.doc31("/openapi.json", {
+    openapi: "3.1.0",
+    info: {
+      title: "Kogi course search",
+      version: "1.0.0",
+      description: "Course search over a university catalog, with private timetables.",
+    },
+  });
+  app.openAPIRegistry.registerComponent("securitySchemes", "calendarToken", {
+    type: "http",
+    scheme: "bearer",
+    description: "The token returned when the calendar was created",
+  });
+  app.get("/docs", swaggerUI({ url: "/openapi.json", title: "Kogi API" }));
+
+  app.notFound((c) =>
+    problemResponse(
+      c,
+      new ProblemError(404, "route_not_found", `No route for ${c.req.method} ${c.req.path}`),
+    ),
+  );
+  app.onError((error, c) => {
+    const problem = toProblem(error);
+    if (problem) return problemResponse(c, problem);
+    services.logger.error({ err: error, requestId: c.get("requestId"), path: c.req.path }, "unhandled error");
+    return problemResponse(c, new ProblemError(500, "internal_error", "Something went wrong on our side"));
+  });
+  return app;
+}

@@ -1,0 +1,14 @@
+// `npm run migrate`: creates the database if needed and applies pending migrations.
+import { loadConfig } from "@kogi/shared/config";
+import { ensureDatabase, migrate } from "../adapters/mysql/migrate.js";
+import { createPool } from "../adapters/mysql/pool.js";
+
+const config = loadConfig();
+await ensureDatabase(config.DATABASE_URL);
+const pool = createPool({ databaseUrl: config.DATABASE_URL, size: 1, queueLimit: 0 });
+try {
+  const applied = await migrate(pool);
+  console.log(applied.length ? `applied ${applied.join(", ")}` : "schema is up to date");
+} finally {
+  await pool.end();
+}

@@ -1,0 +1,39 @@
+// The typed service context every handler receives through `c.get("services")`.
+import type { Config } from "@kogi/shared/config";
+import type { Logger } from "@kogi/shared/logger";
+import type { CalendarRepository } from "./adapters/mysql/calendar-repository.js";
+import type { CatalogRepository } from "./adapters/mysql/catalog-repository.js";
+import type { TieredCache } from "./cache/tiered.js";
+import type { Metrics } from "./observability/metrics.js";
+import type { CatalogVersion } from "./services/catalog-version.js";
+
+export interface ReadinessCheck {
+  ok: boolean;
+  detail?: string;
+  latencyMs?: number;
+}
+
+export interface ServiceContext {
+  config: Config;
+  logger: Logger;
+  metrics: Metrics;
+  catalog: CatalogRepository;
+  calendars: CalendarRepository;
+  searchCache: TieredCache;
+  catalogVersion: CatalogVersion;
+  /** Dependency probes for /ready; also refreshes gauges. */
+  readiness: () => Promise<Record<string, ReadinessCheck>>;
+  /** Extra figures for /v1/stats (pool, cache sizes). */
+  stats: () => Record<string, unknown>;
+  /** False once shutdown has begun, so /ready drains traffic first. */
+  accepting: () => boolean;
+}
+
+export interface HonoEnv {
+  Variables: {
+    services: ServiceContext;
+    requestId: string;
+    timings: { name: string; ms: number; desc?: string }[];
+    cacheStatus?: string;
+  };
+}

@@ -1,0 +1,29 @@
+// Per-request bookkeeping: request id, timing headers, cache header, metrics and the access log.
+import type { MiddlewareHandler } from "hono";
+import type { HonoEnv } from "../context.js";
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+export function requestContext(): MiddlewareHandler<HonoEnv> {
+  return async (c, next) => {
+    const started = performance.now();
+    const incoming = c.req.header("x-request-id");
+    const requestId = incoming && REQUEST_ID.test(incoming) ? incoming : crypto.randomUUID();
+    c.set("requestId", requestId);
+    c.set("timings", []);
+    await next();
+    const ms = performance.now() - started;
+    const { metrics, logger } = c.get("services");
+    c.header("X-Request-Id", requestId);
+    c.header("X-Process-Time", ms.toFixed(2));
+    const stages = c
+      .get("timings")
+      .map((t) => `${t.name};dur=${t.ms.toFixed(2)}${t.desc ? `;desc="${t.desc}"` : ""}`);
+    c.header("Server-Timing", [...stages, `total;dur=${ms.toFixed(2)}`].join(", "));
+    const cache = c.get("cacheStatus");
+    if (cache) c.header("X-Cache", cache === "miss" ? "MISS" : `HIT; tier=${cache}`);
+    const route = c.res.status === 404 && c.req.routePath === "/*" ? "unmatched" : c.req.routePath;
+    metrics.httpDuration.observe({ method: c.req.method, route, status: c.res.status }, ms / 1000);
+    logger.debug({ requestId, method: c.req.method, path: c.req.path, status: c.res.status, ms }, "request");
+  };
+}

@@ -1,0 +1,34 @@
+// GET /health: liveness only (the process answers); dependencies are /ready's business.
+import { createRoute, z } from "@hono/zod-openapi";
+import type { App } from "../app.js";
+
+const healthRoute = createRoute({
+  method: "get",
+  path: "/health",
+  tags: ["operations"],
+  summary: "Liveness",
+  responses: {
+    200: {
+      description: "The process is alive",
+      content: {
+        "application/json": {
+          schema: z.object({
+            status: z.literal("ok"),
+            uptimeSeconds: z.number(),
+            catalogVersion: z.number(),
+          }),
+        },
+      },
+    },
+  },
+});
+
+export function registerOpsHealth(app: App) {
+  app.openapi(healthRoute, (c) =>
+    c.json({
+      status: "ok" as const,
+      uptimeSeconds: Math.round(performance.now() / 1000),
+      catalogVersion: c.get("services").catalogVersion.current,
+    }),
+  );
+}

@@ -1,0 +1,121 @@
+// Creates the real adapters (mysql2 pool, ioredis, caches) behind a ServiceContext; used by main.ts and tests.
+import type { Config } from "@kogi/shared/config";
+import type { Logger } from "@kogi/shared/logger";
+import { CalendarRepository } from "./adapters/mysql/calendar-repository.js";
+import { CatalogRepository } from "./adapters/mysql/catalog-repository.js";
+import { createPool, poolStats } from "./adapters/mysql/pool.js";
+import { createRedis } from "./adapters/redis.js";
+import { MemoryTier } from "./cache/memory.js";
+import { RedisTier } from "./cache/redis.js";
+import { TieredCache } from "./cache/tiered.js";
+import { readCatalogVersion } from "./catalog/importer.js";
+import type { ReadinessCheck, ServiceContext } from "./context.js";
+import { Metrics } from "./observability/metrics.js";
+import { CatalogVersion } from "./services/catalog-version.js";
+
+async function timed(probe: () => Promise<unknown>): Promise<ReadinessCheck> {
+  const started = performance.now();
+  try {
+    await probe();
+    return { ok: true, latencyMs: Math.round((performance.now() - started) * 100) / 100 };
+  } catch (error) {
+    return { ok: false, detail: (error as Error).message };
+  }
+}
+
+export async function createServices(config: Config, logger: Logger) {
+  const pool = createPool({
+    databaseUrl: config.DATABASE_URL,
+    size: config.DB_POOL_SIZE,
+    queueLimit: config.DB_QUEUE_LIMIT,
+  });
+  const redis = createRedis(config.REDIS_URL);
+  const subscriber = createRedis(config.REDIS_URL, { subscriber: true });
+  let redisWasUp = true;
+  const onRedisError = (error: Error) =>
+    logger.warn({ err: error.message }, "redis command failed; serving from memory");
+  redis.on("error", (error) => {
+    if (redisWasUp)
+      logger.warn({ err: error.message }, "redis unavailable; falling back to the in-process cache");
+    redisWasUp = false;
+  });
+  redis.on("ready", () => {
+    if (!redisWasUp) logger.info("redis is back; shared caching resumed");
+    redisWasUp = true;
+  });
+  subscriber.on("error", () => {}); // reported once through the main client above
+
+  const metrics = new Metrics();
+  const memory = new MemoryTier(config.CACHE_MEMORY_ENTRIES);
+  const redisTier = new RedisTier(redis, config.REDIS_PREFIX, onRedisError);
+  const searchCache = new TieredCache(memory, redisTier, config.CACHE_TTL_SECONDS, (result) =>
+    metrics.cacheLookups.inc({ cache: "search", result }),
+  );
+  const catalogVersion = new CatalogVersion(
+    () => readCatalogVersion(pool),
+    (error) => logger.warn({ err: error.message }, "catalog version refresh failed"),
+  );
+  let accepting = true;
+
+  const refreshGauges = () => {
+    const stats = poolStats(pool);
+    metrics.dbPool.set({ state: "in_use" }, stats.inUse);
+    metrics.dbPool.set({ state: "idle" }, stats.idle);
+    metrics.dbPool.set({ state: "queued" }, stats.queued);
+    metrics.redisUp.set(redisTier.available ? 1 : 0);
+    metrics.catalogVersion.set(catalogVersion.current);
+    return stats;
+  };
+
+  const services: ServiceContext = {
+    config,
+    logger,
+    metrics,
+    catalog: new CatalogRepository(pool),
+    calendars: new CalendarRepository(pool),
+    searchCache,
+    catalogVersion,
+    readiness: async () => {
+      refreshGauges();
+      const [mysql, redisCheck] = await Promise.all([
+        timed(() => pool.query("SELECT 1")),
+        redisTier.available
+          ? timed(() => redis.ping())
+          : Promise.resolve({
+              ok: false,
+              detail: `redis ${redis.status}; serving from the in-process cache`,
+            }),
+      ]);
+      return { mysql, redis: redisCheck };
+    },
+    stats: () => ({
+      catalogVersion: catalogVersion.current,
+      dbPool: { ...refreshGauges(), queueLimit: config.DB_QUEUE_LIMIT },
+      cache: {
+        memoryEntries: memory.size,
+        memoryMaxEntries: config.CACHE_MEMORY_ENTRIES,
+        inFlight: searchCache.inFlight,
+        redis: redisTier.available ? "connected" : redis.status,
+        ttlSeconds: config.CACHE_TTL_SECONDS,
+      },
+    }),
+    accepting: () => accepting,
+  };
+
+  return {
+    services,
+    pool,
+    redis,
+    async start() {
+      await catalogVersion.start({ subscriber, prefix: config.REDIS_PREFIX, pollMs: 2_000 });
+    },
+    stopAccepting() {
+      accepting = false;
+    },
+    async close() {
+      catalogVersion.stop();
+      redis.disconnect();
+      await pool.end();
+    },
+  };
+}

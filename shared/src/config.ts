@@ -1,0 +1,51 @@
+// The one place that reads the environment: a zod schema with defaults, parsed once at start-up.
+import { z } from "zod";
+
+const url = (protocols: string[]) =>
+  z.string().refine(
+    (value) => {
+      try {
+        return protocols.includes(new URL(value).protocol);
+      } catch {
+        return false;
+      }
+    },
+    `must be a URL starting with ${protocols.join(" or ")}//`,
+  );
+
+const positiveInt = z.coerce.number().int().positive();
+
+export const configSchema = z.object({
+  PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+  HOST: z.string().default("0.0.0.0"),
+  DATABASE_URL: url(["mysql:", "mariadb:"]).default("mysql://root@127.0.0.1:3306/kogi"),
+  DB_POOL_SIZE: positiveInt.default(10),
+  DB_QUEUE_LIMIT: z.coerce.number().int().min(0).default(500),
+  REDIS_URL: url(["redis:", "rediss:"]).default("redis://127.0.0.1:6379"),
+  REDIS_PREFIX: z.string().default("kogi:"),
+  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  CACHE_MEMORY_ENTRIES: positiveInt.default(5000),
+  CACHE_TTL_SECONDS: positiveInt.default(300),
+  BODY_LIMIT_BYTES: positiveInt.default(64 * 1024),
+  // Above nginx's upstream keepalive_timeout (60 s) so the proxy never reuses a socket Node just closed.
+  KEEP_ALIVE_TIMEOUT_MS: positiveInt.default(65_000),
+  SHUTDOWN_GRACE_MS: positiveInt.default(10_000),
+  DEMO_COURSES: z.coerce.number().int().min(0).default(2000),
+});
+
+export type Config = z.infer<typeof configSchema>;
+
+export class ConfigError extends Error {}
+
+/** Parses the environment; every wrong variable is named in one message. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const present = Object.fromEntries(
+    Object.entries(env).filter(([, value]) => value !== undefined && value !== ""),
+  );
+  const parsed = configSchema.safeParse(present);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((issue) => `  ${issue.path.join(".")}: ${issue.message}`);
+    throw new ConfigError(`Invalid configuration:\n${lines.join("\n")}`);
+  }
+  return parsed.data;
+}

@@ -1,0 +1,13 @@
+// Test runner config: real MariaDB/Redis tests need generous hook timeouts; files run in parallel forks.
+import { defineConfig } from "vitest/config";
+
+export default defineConfig({
+  test: {
+    include: ["**/src/**/*.test.ts", "**/test/**/*.test.ts"],
+    exclude: ["**/node_modules/**"],
+    testTimeout: 60_000,
+    hookTimeout: 120_000,
+    pool: "forks",
+    maxWorkers: 2,
+  },
+});
