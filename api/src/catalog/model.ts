@@ -42,7 +42,7 @@ export const catalogMeetingSchema = z.object({
 
 export const catalogSectionSchema = z.object({
   crn: z.string().regex(/^\d{1,10}$/),
-  section: z.string().min(1).max(12),
+  section: z.string().max(12),
   status: z.enum(["open", "closed", "inactive"]),
   partOfTerm: z.string().max(8).default(""),
   instructors: z.array(z.string().min(1).max(128)).default([]),

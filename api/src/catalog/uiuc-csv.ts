@@ -119,8 +119,8 @@ function checkKeys(row: Row) {
   if (!/^\d{3}[A-Z]?$/.test(row.Number ?? "")) throw new RowError(`unreadable Number "${row.Number}"`);
   if (!/^\d{1,10}$/.test(row.CRN ?? "")) throw new RowError(`unreadable CRN "${row.CRN}"`);
   if (!(row.Name ?? "").trim()) throw new RowError("empty course Name");
-  if (!(row.Section ?? "").trim() || (row.Section ?? "").length > 12)
-    throw new RowError("unreadable Section");
+  // Some real sections have no section code; only an absurd one is refused.
+  if ((row.Section ?? "").trim().length > 12) throw new RowError("unreadable Section");
 }
 
 const sameMeeting = (a: CatalogMeeting, b: CatalogMeeting) =>
