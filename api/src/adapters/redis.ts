@@ -3,7 +3,7 @@ import { Redis } from "ioredis";
 
 export type { Redis };
 
-/** `subscriber`: a pub/sub connection, which may wait for Redis to (re)appear before subscribing. */
+/** `subscriber`: a pub/sub connection whose commands wait for Redis to (re)appear instead of failing. */
 export function createRedis(url: string, options: { subscriber?: boolean } = {}): Redis {
   if (options.subscriber)
     return new Redis(url, {

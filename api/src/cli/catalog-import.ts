@@ -46,7 +46,7 @@ try {
       console.error(`refused ${message} (database unchanged for this file)`);
     }
   }
-  const redis = createRedis(config.REDIS_URL);
+  const redis = createRedis(config.REDIS_URL, { subscriber: true });
   // Running apis also poll the version, so a Redis outage only delays (never loses) the invalidation.
   await publishCatalogVersion(redis, config.REDIS_PREFIX, await readCatalogVersion(pool)).catch(
     (error: Error) =>

@@ -1,8 +1,8 @@
 // POST /search?calendar_id=: the replaced service's route, kept as a thin alias of /v1/courses/search.
 import { createRoute, z } from "@hono/zod-openapi";
 import type { App } from "../app.js";
-import { searchFiltersSchema, searchRequestSchema, searchResponseSchema } from "../contracts/search.js";
-import { errorResponses, validationProblem } from "../errors.js";
+import { searchRequestSchema, searchResponseSchema } from "../contracts/search.js";
+import { errorResponses } from "../errors.js";
 import { searchCourses } from "../services/search-courses.js";
 
 const legacySearchRoute = createRoute({
@@ -15,7 +15,7 @@ const legacySearchRoute = createRoute({
     "marking against a calendar still needs its Bearer token.",
   request: {
     query: z.object({ calendar_id: z.string().min(1).max(64).optional() }),
-    body: { required: false, content: { "application/json": { schema: searchFiltersSchema } } },
+    body: { required: false, content: { "application/json": { schema: searchRequestSchema } } },
   },
   responses: {
     200: {

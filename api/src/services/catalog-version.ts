@@ -4,9 +4,22 @@ import type { Redis } from "../adapters/redis.js";
 
 export const catalogVersionChannel = (prefix: string) => `${prefix}catalog-version`;
 
-export async function publishCatalogVersion(redis: Redis, prefix: string, version: number): Promise<void> {
-  if (redis.status !== "ready") await redis.connect().catch(() => undefined);
-  await redis.publish(catalogVersionChannel(prefix), String(version));
+/** Publishes on a queueing (pub/sub) client; gives up after `timeoutMs` if Redis is not there. */
+export async function publishCatalogVersion(
+  redis: Redis,
+  prefix: string,
+  version: number,
+  timeoutMs = 2_000,
+) {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`Redis not reachable within ${timeoutMs} ms`)), timeoutMs);
+  });
+  try {
+    await Promise.race([redis.publish(catalogVersionChannel(prefix), String(version)), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 export class CatalogVersion {
