@@ -2,7 +2,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type { App } from "../app.js";
 import { searchRequestSchema, searchResponseSchema } from "../contracts/search.js";
-import { errorResponses } from "../errors.js";
+import { errorResponses, validationProblem } from "../errors.js";
 import { searchCourses } from "../services/search-courses.js";
 
 const legacySearchRoute = createRoute({
@@ -29,7 +29,8 @@ const legacySearchRoute = createRoute({
 export function registerLegacySearch(app: App) {
   app.openapi(legacySearchRoute, async (c) => {
     const { calendar_id } = c.req.valid("query");
-    const body = (c.req.header("content-type")?.includes("json") ? c.req.valid("json") : {}) ?? {};
+    // Old clients may post no body at all, which means "no filters".
+    const body = c.req.header("content-type")?.includes("json") ? c.req.valid("json") : {};
     const parsed = searchRequestSchema.safeParse({
       ...body,
       ...(calendar_id ? { calendarId: calendar_id } : {}),
