@@ -88,6 +88,12 @@ export function toProblem(error: unknown): ProblemError | undefined {
     if (error.status === 413) return new ProblemError(413, "body_too_large", "The request body is too large");
     if (error.status === 400)
       return new ProblemError(400, "malformed_request", error.message || "Malformed request");
+    if (error.status === 415)
+      return new ProblemError(
+        415,
+        "unsupported_media_type",
+        "Send the body as Content-Type: application/json",
+      );
     return new ProblemError(error.status as ContentfulStatusCode, `http_${error.status}`, error.message);
   }
   return undefined;

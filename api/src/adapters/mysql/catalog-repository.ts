@@ -64,15 +64,19 @@ function sectionConditions(filters: SearchFilters, excludeConflictsWith: string 
   }
   if (excludeConflictsWith) {
     // Same rule as services/schedule.ts: a shared day and overlapping [start, end) times in the calendar's term.
-    where.push(`NOT EXISTS (
+    // Sections already saved in the calendar stay: they are the caller's own choices, marked inCalendar.
+    where.push(`(EXISTS (
+      SELECT 1 FROM calendars cal JOIN calendar_sections cs ON cs.calendar_id = cal.id
+      WHERE cal.id = ? AND s.term_id = cal.term_id AND cs.crn = s.crn)
+    OR NOT EXISTS (
       SELECT 1 FROM calendars cal
       JOIN calendar_sections cs ON cs.calendar_id = cal.id
       JOIN sections s2 ON s2.term_id = cal.term_id AND s2.crn = cs.crn
       JOIN meetings m2 ON m2.section_id = s2.id
       JOIN meetings m ON m.section_id = s.id
       WHERE cal.id = ? AND s.term_id = cal.term_id AND s2.id <> s.id
-        AND (m.day_mask & m2.day_mask) <> 0 AND m.start_min < m2.end_min AND m2.start_min < m.end_min)`);
-    params.push(excludeConflictsWith);
+        AND (m.day_mask & m2.day_mask) <> 0 AND m.start_min < m2.end_min AND m2.start_min < m.end_min))`);
+    params.push(excludeConflictsWith, excludeConflictsWith);
   }
   return { where, params };
 }

@@ -1,0 +1,65 @@
+// Turns scenario results into the markdown table, the issue's two targets, and the JSON record.
+import { mkdir, writeFile } from "node:fs/promises";
+import { dirname } from "node:path";
+import type { ScenarioResult } from "./scenario.js";
+
+export interface Targets {
+  hitThroughputRatio: { target: number; actual: number; met: boolean };
+  missP99Ms: { target: number; actual: number; met: boolean };
+}
+
+export function evaluateTargets(
+  baseline: ScenarioResult,
+  hit: ScenarioResult,
+  miss: ScenarioResult,
+): Targets {
+  const ratio = hit.requestsPerSecond / baseline.requestsPerSecond;
+  return {
+    hitThroughputRatio: { target: 0.7, actual: round(ratio, 3), met: ratio >= 0.7 },
+    missP99Ms: { target: 25, actual: miss.p99Ms, met: miss.p99Ms <= 25 },
+  };
+}
+
+const round = (value: number, digits: number) => Math.round(value * 10 ** digits) / 10 ** digits;
+const percent = (value: number) => `${Math.round(value * 100)}%`;
+
+function xCacheSummary(result: ScenarioResult): string {
+  const total = Object.values(result.xCache).reduce((a, b) => a + b, 0) || 1;
+  return Object.entries(result.xCache)
+    .sort(([, a], [, b]) => b - a)
+    .map(([value, n]) => `${value} ${percent(n / total)}`)
+    .join(", ");
+}
+
+export function markdownTable(results: ScenarioResult[], baseline: ScenarioResult): string {
+  const rows = results.map((r) =>
+    [
+      r.name,
+      r.requestsPerSecond.toLocaleString("en-US"),
+      r.p50Ms,
+      r.p99Ms,
+      r.non2xx,
+      percent(r.requestsPerSecond / baseline.requestsPerSecond),
+      xCacheSummary(r),
+    ].join(" | "),
+  );
+  return [
+    "| scenario | requests/s | p50 ms | p99 ms | non-2xx | vs baseline | X-Cache |",
+    "|---|---:|---:|---:|---:|---:|---|",
+    ...rows.map((row) => `| ${row} |`),
+  ].join("\n");
+}
+
+export function targetLines(targets: Targets): string {
+  const mark = (met: boolean) => (met ? "MET" : "NOT MET");
+  const { hitThroughputRatio: hit, missP99Ms: miss } = targets;
+  return [
+    `- cache-hit throughput >= 70% of the bare route: ${percent(hit.actual)} -> ${mark(hit.met)}`,
+    `- cache-miss p99 <= 25 ms: ${miss.actual} ms -> ${mark(miss.met)}`,
+  ].join("\n");
+}
+
+export async function writeJson(path: string, data: unknown): Promise<void> {
+  await mkdir(dirname(path), { recursive: true });
+  await writeFile(path, `${JSON.stringify(data, null, 2)}\n`);
+}
