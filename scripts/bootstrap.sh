@@ -50,7 +50,10 @@ bash scripts/build-faiss-node.sh >/dev/null
 LOCK_HASH="$(sha256sum package-lock.json | cut -d' ' -f1)"
 if [ "$(cat node_modules/.kogi-lock-hash 2>/dev/null)" != "$LOCK_HASH" ]; then
   say "installing npm dependencies"
-  npm_config_faiss_node_local_prebuilds="$ROOT/.cache/faiss-prebuilds" npm ci --no-audit --no-fund --loglevel=error
+  export npm_config_faiss_node_local_prebuilds="$ROOT/.cache/faiss-prebuilds"
+  # npm 11 can leave other platforms' optional binaries (biome, rolldown) out of the lockfile and then
+  # refuse `npm ci` (npm/cli#8320); `npm install` then installs the same locked versions.
+  npm ci --no-audit --no-fund --loglevel=error 2>/dev/null || npm install --no-audit --no-fund --loglevel=error
   echo "$LOCK_HASH" > node_modules/.kogi-lock-hash
 fi
 

@@ -1,0 +1,83 @@
+// The real entry point as ops run it: config checks, demo catalog on an empty database, graceful SIGTERM.
+import { type ChildProcess, spawn } from "node:child_process";
+import { Agent, request } from "node:http";
+import { fileURLToPath } from "node:url";
+import { afterAll, describe, expect, it } from "vitest";
+import { dropDatabase } from "./adapters/mysql/migrate.js";
+import { waitFor } from "./testutil/redis-server.js";
+
+const root = fileURLToPath(new URL("../../", import.meta.url));
+const databaseUrl = `mysql://root@127.0.0.1:3306/kogi_test_main_${process.pid}`;
+
+function startApi(env: Record<string, string>) {
+  const child = spawn(`${root}node_modules/.bin/tsx`, ["api/src/main.ts"], {
+    cwd: root,
+    env: { ...process.env, LOG_LEVEL: "info", REDIS_PREFIX: `kogi-test:main-${process.pid}:`, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let output = "";
+  child.stdout?.on("data", (chunk) => {
+    output += chunk;
+  });
+  child.stderr?.on("data", (chunk) => {
+    output += chunk;
+  });
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  return { child, exited, output: () => output };
+}
+
+describe("api entry point", () => {
+  let running: ChildProcess | undefined;
+  afterAll(async () => {
+    if (running && running.exitCode === null) running.kill("SIGKILL");
+    await dropDatabase(databaseUrl);
+  });
+
+  it("refuses to start on a wrong setting and names it", async () => {
+    const api = startApi({ PORT: "eighty", DATABASE_URL: "postgres://x" });
+    expect(await api.exited).toBe(1);
+    expect(api.output()).toMatch(/PORT/);
+    expect(api.output()).toMatch(/DATABASE_URL/);
+    expect(api.output()).not.toMatch(/at .*\.ts:\d+/);
+  });
+
+  it("loads the demo catalog on an empty database, serves, and drains on SIGTERM", async () => {
+    const port = 20000 + (process.pid % 20000);
+    const api = startApi({ DATABASE_URL: databaseUrl, PORT: String(port), DEMO_COURSES: "150" });
+    running = api.child;
+    const base = `http://127.0.0.1:${port}`;
+    await waitFor(
+      async () => (await fetch(`${base}/ready`).catch(() => undefined))?.status === 200,
+      "the api to become ready",
+      60_000,
+    );
+    const terms = (await (await fetch(`${base}/v1/terms`)).json()) as { terms: { courses: number }[] };
+    expect(terms.terms[0]?.courses).toBe(150);
+
+    // Requests already sent on open keep-alive connections when SIGTERM arrives still complete.
+    const agent = new Agent({ keepAlive: true, maxSockets: 10 });
+    const search = (i: number) =>
+      new Promise<number>((resolve, reject) => {
+        const req = request(
+          `${base}/v1/courses/search`,
+          { method: "POST", agent, headers: { "content-type": "application/json" } },
+          (res) => {
+            res.resume();
+            res.on("end", () => resolve(res.statusCode ?? 0));
+          },
+        );
+        req.on("error", reject);
+        req.end(JSON.stringify({ keyword: `intro ${i}`, limit: 100 }));
+      });
+    await Promise.all(Array.from({ length: 10 }, (_, i) => search(i)));
+    const inFlight = Array.from({ length: 10 }, (_, i) => search(100 + i));
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    api.child.kill("SIGTERM");
+    const statuses = await Promise.all(inFlight);
+    expect(statuses.every((s) => s === 200)).toBe(true);
+    expect(await api.exited).toBe(0);
+    expect(api.output()).toMatch(/shutting down/);
+    await expect(fetch(`${base}/health`)).rejects.toThrow();
+    agent.destroy();
+  });
+});
