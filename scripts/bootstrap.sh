@@ -8,7 +8,8 @@ cd "$ROOT"
 say() { echo "bootstrap: $*" >&2; }
 
 # 1. System packages.
-PACKAGES=(libfaiss-dev cmake g++ make patch mariadb-server mariadb-client redis-server)
+# libopenblas0-pthread replaces the reference BLAS libfaiss links against: ~10x faster index training.
+PACKAGES=(libfaiss-dev libopenblas0-pthread cmake g++ make patch mariadb-server mariadb-client redis-server)
 missing=()
 for pkg in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

@@ -2,9 +2,9 @@
 
 import { swaggerUI } from "@hono/swagger-ui";
 import { OpenAPIHono } from "@hono/zod-openapi";
-import { bodyLimit } from "hono/body-limit";
 import type { HonoEnv, ServiceContext } from "./context.js";
 import { ProblemError, problemResponse, toProblem, validationProblem } from "./errors.js";
+import { readBody } from "./middleware/read-body.js";
 import { requestContext } from "./middleware/request-context.js";
 import { registerLegacySearch } from "./routes/legacy_search.js";
 import { registerOpsHealth } from "./routes/ops_health.js";
@@ -35,19 +35,7 @@ export function createApp(services: ServiceContext): App {
     await next();
   });
   app.use("*", requestContext());
-  app.use(
-    "*",
-    bodyLimit({
-      maxSize: services.config.BODY_LIMIT_BYTES,
-      onError: () => {
-        throw new ProblemError(
-          413,
-          "body_too_large",
-          `The request body exceeds ${services.config.BODY_LIMIT_BYTES} bytes`,
-        );
-      },
-    }),
-  );
+  app.use("*", readBody(services.config.BODY_LIMIT_BYTES));
 
   registerOpsHealth(app);
   registerOpsReady(app);

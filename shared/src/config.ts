@@ -31,9 +31,31 @@ export const configSchema = z.object({
   KEEP_ALIVE_TIMEOUT_MS: positiveInt.default(65_000),
   SHUTDOWN_GRACE_MS: positiveInt.default(10_000),
   DEMO_COURSES: z.coerce.number().int().min(0).default(2000),
+
+  // Vector sidecar and embeddings.
+  VECTOR_URL: url(["http:", "https:"]).default("http://127.0.0.1:8090"),
+  VECTOR_TIMEOUT_MS: positiveInt.default(2_000),
+  VECTOR_PORT: z.coerce.number().int().min(0).max(65535).default(8090),
+  VECTOR_HOST: z.string().default("0.0.0.0"),
+  /** 0 = one per core. */
+  VECTOR_THREADS: z.coerce.number().int().min(0).max(64).default(0),
+  VECTOR_MAX_QUEUE: positiveInt.default(256),
+  VECTOR_INDEX_DIR: z.string().default("data/vector-index"),
+  /** Allowed-set size up to which the planner scans exactly instead of using the IVF index. */
+  VECTOR_EXACT_THRESHOLD: positiveInt.default(4_000),
+  EMBEDDINGS_PROVIDER: z.enum(["local", "openai"]).optional(),
+  EMBEDDING_DIMS: positiveInt.default(1536),
+  OPENAI_API_KEY: z.string().optional(),
+  OPENAI_BASE_URL: url(["http:", "https:"]).optional(),
+  OPENAI_EMBEDDING_MODEL: z.string().default("text-embedding-3-small"),
 });
 
 export type Config = z.infer<typeof configSchema>;
+
+/** OpenAI when a key is set (unless told otherwise), else the offline local embedder. */
+export function embeddingsProvider(config: Config): "local" | "openai" {
+  return config.EMBEDDINGS_PROVIDER ?? (config.OPENAI_API_KEY ? "openai" : "local");
+}
 
 export class ConfigError extends Error {}
 

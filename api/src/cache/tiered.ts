@@ -47,7 +47,8 @@ export class TieredCache {
     this.onLookup("miss");
     const value = await compute();
     this.memory.set(key, value, this.ttlSeconds);
-    await this.redis?.set(key, value, this.ttlSeconds);
+    // Not awaited: the caller has its answer; RedisTier.set reports its own failures.
+    void this.redis?.set(key, value, this.ttlSeconds);
     return { value, result: "miss" };
   }
 

@@ -41,7 +41,10 @@ describe("search cache", () => {
   it("shares entries with other replicas through Redis", async () => {
     const body = { term, keyword: "introduction", limit: 3 };
     await harness.search(body);
-    expect((await redisKeys()).some((k) => k.includes("introduction"))).toBe(true);
+    await waitFor(
+      async () => (await redisKeys()).some((k) => k.includes("introduction")),
+      "the entry to reach Redis",
+    );
     const replica = await createHarness({
       redisUrl: redisServer.url,
       env: { REDIS_PREFIX: harness.config.REDIS_PREFIX },

@@ -4,25 +4,29 @@ import type { SubjectInTerm } from "./fixture.js";
 type Filters = Record<string, unknown>;
 
 /** Filter sets layered on a (term, subject) pair; each gives a different canonical cache key. */
-const VARIANTS: ((pair: SubjectInTerm) => Filters)[] = [
+const FILTERS: ((pair: SubjectInTerm) => Filters)[] = [
   () => ({}),
   () => ({ levels: [100] }),
   () => ({ levels: [200, 300] }),
   () => ({ levels: [400, 500] }),
-  () => ({ days: ["M", "W", "F"] }),
-  () => ({ days: ["T", "R"] }),
-  () => ({ timeWindow: { start: "08:00", end: "12:00" } }),
-  () => ({ timeWindow: { start: "12:00", end: "18:00" } }),
+  // Summer terms are mostly online (no fixed days): narrow day or time filters return empty pages.
+  () => ({ days: ["M", "T", "W", "R", "F"] }),
+  () => ({ days: ["M", "T", "W", "R"] }),
+  () => ({ timeWindow: { start: "08:00", end: "13:00" } }),
+  () => ({ timeWindow: { start: "09:00", end: "18:00" } }),
   (pair) => ({ keyword: pair.keyword }),
-  (pair) => ({ keyword: pair.keyword, timeWindow: { start: "09:00", end: "17:00" } }),
-  () => ({ sort: "subject" }),
-  () => ({ sort: "credits" }),
+  (pair) => ({ keyword: pair.keyword, openOnly: true }),
   () => ({ openOnly: true }),
-  () => ({ limit: 50 }),
-  () => ({ levels: [100, 200], days: ["M", "W", "F"] }),
+  () => ({ levels: [100, 200], days: ["M", "T", "W", "R", "F"] }),
   () => ({ creditHours: { min: 3 } }),
-  () => ({ types: ["LEC"] }),
+  () => ({ types: ["ONL", "LEC"] }),
 ];
+// Sort and page size are part of the cache key too; crossing them in multiplies the distinct bodies.
+const VARIANTS = FILTERS.flatMap((filters) =>
+  ["relevance", "subject", "credits"].flatMap((sort) =>
+    [20, 10, 40].map((limit) => (pair: SubjectInTerm) => ({ ...filters(pair), sort, limit })),
+  ),
+);
 
 const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
 

@@ -79,12 +79,15 @@ export interface SubjectInTerm {
   keyword: string;
 }
 
-/** Every (term, subject) pair that exists, the raw material of distinct cache-miss requests. */
+/**
+ * (term, subject) pairs with a few courses at least, the raw material of distinct cache-miss requests.
+ * Tiny subjects are left out: stacked filters on them mostly return empty pages, which are cheap.
+ */
 export async function subjectsByTerm(pool: Pool): Promise<SubjectInTerm[]> {
   const [rows] = (await pool.query(
     `SELECT t.code AS term, c.subject, MIN(c.title) AS title
      FROM courses c JOIN terms t ON t.id = c.term_id
-     GROUP BY t.code, c.subject ORDER BY t.code, c.subject`,
+     GROUP BY t.code, c.subject HAVING COUNT(*) >= 5 ORDER BY t.code, c.subject`,
   )) as unknown as [{ term: string; subject: string; title: string }[]];
   return rows.map((row) => ({
     term: row.term,

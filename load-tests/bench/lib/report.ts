@@ -15,7 +15,7 @@ export function evaluateTargets(
 ): Targets {
   const ratio = hit.requestsPerSecond / baseline.requestsPerSecond;
   return {
-    hitThroughputRatio: { target: 0.7, actual: round(ratio, 3), met: ratio >= 0.7 },
+    hitThroughputRatio: { target: 0.7, actual: round(ratio, 4), met: ratio >= 0.7 },
     missP99Ms: { target: 25, actual: miss.p99Ms, met: miss.p99Ms <= 25 },
   };
 }
@@ -57,6 +57,19 @@ export function targetLines(targets: Targets): string {
     `- cache-hit throughput >= 70% of the bare route: ${percent(hit.actual)} -> ${mark(hit.met)}`,
     `- cache-miss p99 <= 25 ms: ${miss.actual} ms -> ${mark(miss.met)}`,
   ].join("\n");
+}
+
+/** Anything that makes a row mean less than it says: dropped connections, a capped run, misses that hit. */
+export function warnings(results: ScenarioResult[], durationSeconds: number): string[] {
+  return results.flatMap((r) => [
+    ...(r.errors ? [`${r.name}: ${r.errors} connection errors or timeouts`] : []),
+    ...(r.durationSeconds < durationSeconds - 0.5
+      ? [`${r.name}: stopped at its request cap after ${r.durationSeconds} s`]
+      : []),
+    ...(r.name.includes("miss") && Object.keys(r.xCache).some((value) => value !== "MISS")
+      ? [`${r.name}: some responses were not MISS (${xCacheSummary(r)})`]
+      : []),
+  ]);
 }
 
 export async function writeJson(path: string, data: unknown): Promise<void> {

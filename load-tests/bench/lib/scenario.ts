@@ -6,8 +6,8 @@ export interface ScenarioSpec {
   url: string;
   /** The next request body; called once per request sent. */
   nextBody: () => string;
-  /** Hard cap on requests per run (warm-up and measured each), on top of the duration. */
-  maxRequests: number;
+  /** Hard cap on requests for the next run (asked before warm-up and before measuring), besides the duration. */
+  maxRequests: () => number;
 }
 
 export interface RunSettings {
@@ -40,7 +40,7 @@ async function fire(spec: ScenarioSpec, settings: RunSettings, seconds: number) 
     url: spec.url,
     connections: settings.connections,
     duration: seconds,
-    maxOverallRequests: spec.maxRequests,
+    maxOverallRequests: spec.maxRequests(),
     method: "POST",
     headers: { "content-type": "application/json" },
     requests: [

@@ -1,0 +1,107 @@
+// Builds the inverted-file (IVF) layout with faiss-node: k-means centroids, and each vector's list.
+//
+// faiss-node can train an IVF index but has no nprobe setter, no ID selector, no add_with_ids and
+// no access to the trained quantizer, and an IVF-Flat index would hold a private copy of every
+// vector in each thread. So faiss does what it is good at here (k-means training, batched
+// nearest-centroid assignment), we read the trained centroids out of its serialized format, and
+// the lists become row ranges over ONE shared float matrix that the search threads scan exactly.
+import { createRequire } from "node:module";
+
+const require = createRequire(import.meta.url);
+const faiss = require("faiss-node") as typeof import("faiss-node");
+
+/** Lists grow with sqrt(n); below this many vectors an exact scan is cheaper than any index. */
+export const MIN_VECTORS_FOR_IVF = 2_000;
+
+export function chooseNlist(count: number): number {
+  if (count < MIN_VECTORS_FOR_IVF) return 0;
+  return Math.min(4096, Math.max(16, Math.round(2 * Math.sqrt(count))));
+}
+
+/**
+ * faiss serialization (faiss/impl/index_write.cpp, 1.7.x):
+ *   IVF:   "IwFl" | index header | nlist u64 | nprobe u64 | quantizer | direct map | inverted lists
+ *   Flat:  "IxFI" (inner product) | index header | xb: u64 count + count float32
+ *   index header = d i32 | ntotal i64 | dummy i64 | dummy i64 | is_trained u8 | metric_type i32
+ */
+const HEADER_BYTES = 4 + 8 + 8 + 8 + 1 + 4;
+
+export function readTrainedCentroids(serialized: Buffer, dims: number, nlist: number): Float32Array {
+  const expectFourcc = (offset: number, fourcc: string) => {
+    const found = serialized.subarray(offset, offset + 4).toString("latin1");
+    if (found !== fourcc)
+      throw new Error(`unexpected faiss format: "${found}" at ${offset}, expected "${fourcc}"`);
+  };
+  expectFourcc(0, "IwFl");
+  const ivfHeaderEnd = 4 + HEADER_BYTES;
+  if (serialized.readInt32LE(4) !== dims) throw new Error("faiss index has unexpected dims");
+  if (Number(serialized.readBigUInt64LE(ivfHeaderEnd)) !== nlist)
+    throw new Error("faiss index has unexpected nlist");
+  const quantizer = ivfHeaderEnd + 16;
+  expectFourcc(quantizer, "IxFI");
+  const vectorBytes = quantizer + 4 + HEADER_BYTES;
+  const floats = Number(serialized.readBigUInt64LE(vectorBytes));
+  if (floats !== nlist * dims)
+    throw new Error(`faiss quantizer holds ${floats} floats, expected ${nlist * dims}`);
+  const start = vectorBytes + 8;
+  // Copy into an aligned buffer (the Buffer's offset is not 4-byte aligned in general).
+  return new Float32Array(
+    serialized.buffer.slice(serialized.byteOffset + start, serialized.byteOffset + start + floats * 4),
+  );
+}
+
+function rows(matrix: Float32Array, dims: number, from: number, to: number): number[] {
+  // faiss-node accepts only plain arrays (it checks IsArray()).
+  return Array.from(matrix.subarray(from * dims, to * dims));
+}
+
+/** k-means (inner product) on an evenly strided sample of at most 40 points per list. */
+export function trainCentroids(matrix: Float32Array, dims: number, nlist: number): Float32Array {
+  const count = matrix.length / dims;
+  const sampleSize = Math.min(count, nlist * 40);
+  const stride = count / sampleSize;
+  const sample: number[] = [];
+  for (let i = 0; i < sampleSize; i++) {
+    const row = Math.floor(i * stride);
+    for (const value of matrix.subarray(row * dims, (row + 1) * dims)) sample.push(value);
+  }
+  const index = faiss.Index.fromFactory(dims, `IVF${nlist},Flat`, faiss.MetricType.METRIC_INNER_PRODUCT);
+  index.train(sample);
+  return readTrainedCentroids(index.toBuffer(), dims, nlist);
+}
+
+export function centroidIndex(centroids: Float32Array, dims: number) {
+  const index = new faiss.IndexFlatIP(dims);
+  index.add(Array.from(centroids));
+  return index;
+}
+
+/** Nearest centroid of every row, searched by faiss in batches. */
+export function assignLists(matrix: Float32Array, dims: number, centroids: Float32Array): Int32Array {
+  const index = centroidIndex(centroids, dims);
+  const count = matrix.length / dims;
+  const assignment = new Int32Array(count);
+  const batch = 1024;
+  for (let from = 0; from < count; from += batch) {
+    const to = Math.min(count, from + batch);
+    const { labels } = index.search(rows(matrix, dims, from, to), 1);
+    for (let i = 0; i < labels.length; i++) assignment[from + i] = labels[i] as number;
+  }
+  return assignment;
+}
+
+/** Row order grouped by list, and the list offsets. */
+export function groupByList(
+  assignment: Int32Array,
+  nlist: number,
+): { order: Int32Array; offsets: Uint32Array } {
+  const offsets = new Uint32Array(nlist + 1);
+  for (const list of assignment) (offsets[list + 1] as number)++;
+  for (let i = 0; i < nlist; i++) offsets[i + 1] = (offsets[i + 1] as number) + (offsets[i] as number);
+  const cursor = offsets.slice(0, nlist);
+  const order = new Int32Array(assignment.length);
+  assignment.forEach((list, row) => {
+    order[(cursor[list] as number)++] = row;
+  });
+  return { order, offsets };
+}

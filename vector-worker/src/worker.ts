@@ -1,0 +1,128 @@
+// The Piscina task: one nearest-neighbour search, run on a worker thread over the shared matrix.
+import { createRequire } from "node:module";
+import { LocalEmbedder } from "@kogi/shared/embedding/local";
+import type { SharedIndex } from "./index-store.js";
+import { planSearch, type Strategy } from "./planner.js";
+import { scanRange, scanRows, TopK } from "./search-kernel.js";
+
+const require = createRequire(import.meta.url);
+const faiss = require("faiss-node") as typeof import("faiss-node");
+
+export interface SearchTask {
+  index: SharedIndex;
+  /** L2-normalised query; absent when `text` is to be embedded here (local embedder). */
+  vector?: Float32Array;
+  text?: string;
+  k: number;
+  /** Allowed course ids (already checked to exist), or absent for no filter. */
+  allowed?: Int32Array;
+  exactThreshold: number;
+}
+
+export interface SearchOutput {
+  ids: Int32Array;
+  scores: Float32Array;
+  strategy: Strategy;
+  nprobe: number;
+  scanned: number;
+  /** IVF found fewer than k allowed rows and the exact scan answered instead. */
+  fellBack: boolean;
+}
+
+interface ThreadIndex {
+  shared: SharedIndex;
+  vectors: Float32Array;
+  ids: Int32Array;
+  lists: Uint32Array;
+  rowOfId: Int32Array;
+  centroids: ReturnType<typeof faiss.Index.fromBuffer> | null;
+  embedder: LocalEmbedder | null;
+}
+
+// Views over the shared buffers plus this thread's small faiss centroid index, per version. Two
+// versions can be live for a moment during a hot swap (queued searches finish on the old one).
+const views = new Map<string, ThreadIndex>();
+
+function viewsOf(shared: SharedIndex): ThreadIndex {
+  let view = views.get(shared.version);
+  if (view) return view;
+  view = {
+    shared,
+    vectors: new Float32Array(shared.vectors),
+    ids: new Int32Array(shared.ids),
+    lists: new Uint32Array(shared.lists),
+    rowOfId: new Int32Array(shared.rowOfId),
+    // fromBuffer copies, but only the centroids (nlist x dims), never the vectors.
+    centroids: shared.centroids ? faiss.Index.fromBuffer(Buffer.from(shared.centroids)) : null,
+    embedder: shared.idf ? new LocalEmbedder({ dims: shared.dims, idf: shared.idf }) : null,
+  };
+  views.set(shared.version, view);
+  if (views.size > 2) views.delete(views.keys().next().value as string);
+  return view;
+}
+
+function allowedRows(view: ThreadIndex, allowed: Int32Array): Int32Array {
+  const rows = new Int32Array(allowed.length);
+  let n = 0;
+  for (const id of allowed) {
+    const row = id < view.rowOfId.length ? (view.rowOfId[id] as number) : -1;
+    if (row >= 0) rows[n++] = row;
+  }
+  return rows.subarray(0, n);
+}
+
+export default function search(task: SearchTask): SearchOutput {
+  const view = viewsOf(task.index);
+  const { dims, count, nlist } = task.index;
+  const query = task.vector ?? view.embedder?.embedOne(task.text ?? "");
+  if (!query) throw new Error("no query vector and no local embedder for text");
+  const rows = task.allowed ? allowedRows(view, task.allowed) : undefined;
+  const k = Math.min(task.k, rows ? rows.length : count);
+  const plan = planSearch({ count, nlist, k, allowed: rows?.length, exactThreshold: task.exactThreshold });
+  let top = new TopK(Math.max(k, 1));
+  let scanned = 0;
+  let fellBack = false;
+
+  if (k > 0 && plan.strategy === "ivf" && view.centroids) {
+    let bitmap: Uint8Array | undefined;
+    if (rows) {
+      bitmap = new Uint8Array((count + 7) >> 3);
+      for (const row of rows) bitmap[row >> 3] = (bitmap[row >> 3] as number) | (1 << (row & 7));
+    }
+    const { labels } = view.centroids.search(Array.from(query), plan.nprobe);
+    for (const list of labels) {
+      if (list < 0) continue;
+      scanned += scanRange(
+        view.vectors,
+        dims,
+        query,
+        view.lists[list] as number,
+        view.lists[list + 1] as number,
+        top,
+        bitmap,
+      );
+    }
+    if (top.size < k) {
+      fellBack = true;
+      top = new TopK(k);
+    }
+  }
+  if (k > 0 && (plan.strategy === "exact" || fellBack)) {
+    if (rows) {
+      scanRows(view.vectors, dims, query, rows, top);
+      scanned += rows.length;
+    } else scanned += scanRange(view.vectors, dims, query, 0, count, top);
+  }
+
+  const n = k > 0 ? top.size : 0;
+  const ids = new Int32Array(n);
+  for (let i = 0; i < n; i++) ids[i] = view.ids[top.rows[i] as number] as number;
+  return {
+    ids,
+    scores: top.scores.slice(0, n),
+    strategy: plan.strategy,
+    nprobe: plan.nprobe,
+    scanned,
+    fellBack,
+  };
+}
