@@ -23,6 +23,10 @@ export const manifestSchema = z.object({
   count: z.number().int().min(0),
   metric: z.literal("inner_product"),
   nlist: z.number().int().min(0),
+  /** Lists an unfiltered query probes, calibrated at build time for recall@9 (0 without IVF). */
+  nprobe: z.number().int().min(0),
+  /** Recall@9 the calibration measured at that nprobe (leave-one-out on sample rows). */
+  calibratedRecall: z.number().min(0).max(1),
   catalogVersion: z.number().int().min(0),
   /** sha256 over vectors.f32 + ids.i32 + lists.u32, checked on load. */
   checksum: z.string(),

@@ -11,6 +11,7 @@ export interface SharedIndex {
   dims: number;
   count: number;
   nlist: number;
+  nprobe: number;
   vectors: SharedArrayBuffer;
   ids: SharedArrayBuffer;
   lists: SharedArrayBuffer;
@@ -110,6 +111,7 @@ export async function loadIndexVersion(
       dims: manifest.dims,
       count: manifest.count,
       nlist: manifest.nlist,
+      nprobe: manifest.nprobe,
       vectors,
       ids,
       lists,

@@ -6,6 +6,7 @@
 // nearest-centroid assignment), we read the trained centroids out of its serialized format, and
 // the lists become row ranges over ONE shared float matrix that the search threads scan exactly.
 import { createRequire } from "node:module";
+import { dot, TopK } from "./search-kernel.js";
 
 const require = createRequire(import.meta.url);
 const faiss = require("faiss-node") as typeof import("faiss-node");
@@ -104,4 +105,54 @@ export function groupByList(
     order[(cursor[list] as number)++] = row;
   });
   return { order, offsets };
+}
+
+/**
+ * Picks the number of lists to probe from the data itself, as vector databases auto-tune: for
+ * calibration queries (short, title-like texts embedded by the build), find where each exact top-k
+ * neighbour's list ranks among the lists ordered by centroid score, and return the smallest probe
+ * count whose mean recall@k reaches the target. Hashed TF-IDF vectors cluster loosely and short
+ * queries sit between clusters (UIUC: recall@9 0.88 at 4% of the lists, 0.92 at 10%, 0.96 at 15%),
+ * so a fixed fraction would be wrong for some catalogs and wasteful for others.
+ */
+export function calibrateNprobe(
+  vectors: Float32Array,
+  dims: number,
+  offsets: Uint32Array,
+  centroids: Float32Array,
+  queries: Float32Array[],
+  options: { k?: number; targetRecall?: number } = {},
+): { nprobe: number; recall: number } {
+  const k = options.k ?? 9;
+  const target = options.targetRecall ?? 0.97;
+  const nlist = offsets.length - 1;
+  const count = vectors.length / dims;
+  const listOf = new Int32Array(count);
+  for (let list = 0; list < nlist; list++)
+    for (let row = offsets[list] as number; row < (offsets[list + 1] as number); row++) listOf[row] = list;
+  // hits[p] = neighbours (over all queries) whose list ranks p-th for their query.
+  const hits = new Float64Array(nlist + 1);
+  let total = 0;
+  for (const query of queries) {
+    const top = new TopK(k);
+    for (let row = 0; row < count; row++) top.offer(row, dot(vectors, row * dims, query, dims));
+    const listScores = Array.from({ length: nlist }, (_, list) => ({
+      list,
+      score: dot(centroids, list * dims, query, dims),
+    }));
+    listScores.sort((a, b) => b.score - a.score);
+    const rank = new Int32Array(nlist);
+    listScores.forEach((entry, position) => {
+      rank[entry.list] = position;
+    });
+    for (let i = 0; i < top.size; i++)
+      (hits[(rank[listOf[top.rows[i] as number] as number] as number) + 1] as number)++;
+    total += top.size;
+  }
+  let found = 0;
+  for (let p = 1; p <= nlist; p++) {
+    found += hits[p] as number;
+    if (total === 0 || found / total >= target) return { nprobe: p, recall: total ? found / total : 1 };
+  }
+  return { nprobe: nlist, recall: 1 };
 }

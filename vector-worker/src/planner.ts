@@ -18,25 +18,22 @@ export interface Plan {
 export interface PlanInput {
   count: number;
   nlist: number;
+  /** Calibrated probe count for unfiltered queries (manifest.nprobe). */
+  nprobe: number;
   k: number;
   /** Number of allowed rows, or undefined for an unfiltered query. */
   allowed?: number;
   exactThreshold: number;
 }
 
-/** Lists probed for an unfiltered query: ~4% of them, at least 8 (recall@9 >= 0.95 measured in the tests). */
-export function baseNprobe(nlist: number): number {
-  return Math.min(nlist, Math.max(8, Math.ceil(nlist * 0.04)));
-}
-
-export function planSearch({ count, nlist, k, allowed, exactThreshold }: PlanInput): Plan {
+export function planSearch({ count, nlist, nprobe, k, allowed, exactThreshold }: PlanInput): Plan {
   if (nlist === 0) return { strategy: "exact", nprobe: 0 };
   if (allowed !== undefined && allowed <= exactThreshold) return { strategy: "exact", nprobe: 0 };
-  const base = baseNprobe(nlist);
+  const base = nprobe;
   if (allowed === undefined) return { strategy: "ivf", nprobe: base };
-  // Over-fetch for filters: a filter keeping fraction s of the rows probes base/s lists, so the number
-  // of allowed rows actually scored (and the recall) matches an unfiltered probe; skipped rows cost
-  // only a bitmap test. Rows are always scored exactly, so the best of them need no re-ranking.
+  // Over-fetch for filters: a filter keeping fraction s of the rows probes 2·base/s lists, so twice as
+  // many allowed rows are scored as in an unfiltered probe (the allowed neighbours lie farther out);
+  // skipped rows cost only a bitmap test. Rows are scored exactly, so the best need no re-ranking.
   const selectivity = Math.max(allowed, k) / count;
-  return { strategy: "ivf", nprobe: Math.min(nlist, Math.ceil(base / selectivity)) };
+  return { strategy: "ivf", nprobe: Math.min(nlist, Math.ceil((2 * base) / selectivity)) };
 }

@@ -1,6 +1,11 @@
 // The Piscina pool of search threads: fixed size, bounded queue, threads kept alive (no churn).
-import { availableParallelism } from "node:os";
+import { createHash } from "node:crypto";
+import { existsSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { availableParallelism, tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { buildSync } from "esbuild";
 import { Piscina } from "piscina";
 
 export interface PoolOptions {
@@ -9,18 +14,50 @@ export interface PoolOptions {
   maxQueue: number;
 }
 
+/**
+ * Bundles worker.ts (and what it imports) into one ES module. Loading TypeScript through tsx in
+ * every thread cost ~26 MiB of resident memory per thread against ~9 MiB for the bundle (measured
+ * with 1 vs 4 threads), and memory per thread is what must stay small next to the shared vectors.
+ */
+const faissNodePath = createRequire(import.meta.url).resolve("faiss-node");
+
+export function bundledWorker(): string {
+  const entry = fileURLToPath(new URL("./worker.ts", import.meta.url));
+  const result = buildSync({
+    entryPoints: [entry],
+    bundle: true,
+    platform: "node",
+    format: "esm",
+    target: "node20",
+    write: false,
+    external: ["faiss-node"],
+  });
+  // The native addon stays outside the bundle; the bundle lives in tmp, so require it by absolute path
+  // (buildSync takes no resolver plugins, hence the rewrite).
+  const code = (result.outputFiles[0]?.text ?? "").replace(
+    /(\brequire\d*)\("faiss-node"\)/g,
+    (_, fn: string) => `${fn}(${JSON.stringify(faissNodePath)})`,
+  );
+  if (!code.includes(faissNodePath)) throw new Error("worker bundle: faiss-node require not found");
+  const file = join(
+    tmpdir(),
+    `kogi-vector-worker-${createHash("sha256").update(code).digest("hex").slice(0, 16)}.mjs`,
+  );
+  if (!existsSync(file)) writeFileSync(file, code);
+  return file;
+}
+
 export function createSearchPool({ threads, maxQueue }: PoolOptions): Piscina {
   const size = threads || availableParallelism();
-  const workerFile = new URL("./worker.ts", import.meta.url);
   return new Piscina({
-    filename: fileURLToPath(workerFile),
+    filename: bundledWorker(),
     minThreads: size,
     maxThreads: size,
     // Piscina's default idleTimeout of 0 ends idle threads, and each restart re-copies the centroids.
     idleTimeout: Number.POSITIVE_INFINITY,
     maxQueue,
     concurrentTasksPerWorker: 1,
-    // The worker source is TypeScript: let each thread load it through tsx, whatever started us.
-    execArgv: [...process.execArgv.filter((arg) => !arg.includes("tsx")), "--import", "tsx"],
+    // The bundle is plain JS: no TypeScript loader in the threads.
+    execArgv: [],
   });
 }

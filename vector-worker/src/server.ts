@@ -8,7 +8,7 @@ import { bodyLimit } from "hono/body-limit";
 import type { Piscina } from "piscina";
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 import { type SearchResponse, searchRequestSchema } from "./contracts.js";
-import type { IndexStore } from "./index-store.js";
+import { IndexMismatchError, type IndexStore } from "./index-store.js";
 import type { SearchOutput, SearchTask } from "./worker.js";
 
 export interface SidecarDeps {
@@ -202,7 +202,7 @@ export function createSidecarApp(deps: SidecarDeps) {
   app.onError((error, c) => {
     const problem = toProblem(error);
     if (problem) return problemResponse(c, problem);
-    if (error.name === "IndexMismatchError" || (error as NodeJS.ErrnoException).code === "ENOENT")
+    if (error instanceof IndexMismatchError || (error as NodeJS.ErrnoException).code === "ENOENT")
       return problemResponse(c, new ProblemError(409, "index_refused", error.message));
     logger.error({ err: error }, "unhandled error");
     return problemResponse(c, new ProblemError(500, "internal_error", "Something went wrong on our side"));

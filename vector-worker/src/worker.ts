@@ -73,12 +73,19 @@ function allowedRows(view: ThreadIndex, allowed: Int32Array): Int32Array {
 
 export default function search(task: SearchTask): SearchOutput {
   const view = viewsOf(task.index);
-  const { dims, count, nlist } = task.index;
+  const { dims, count, nlist, nprobe } = task.index;
   const query = task.vector ?? view.embedder?.embedOne(task.text ?? "");
   if (!query) throw new Error("no query vector and no local embedder for text");
   const rows = task.allowed ? allowedRows(view, task.allowed) : undefined;
   const k = Math.min(task.k, rows ? rows.length : count);
-  const plan = planSearch({ count, nlist, k, allowed: rows?.length, exactThreshold: task.exactThreshold });
+  const plan = planSearch({
+    count,
+    nlist,
+    nprobe,
+    k,
+    allowed: rows?.length,
+    exactThreshold: task.exactThreshold,
+  });
   let top = new TopK(Math.max(k, 1));
   let scanned = 0;
   let fellBack = false;

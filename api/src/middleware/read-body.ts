@@ -33,7 +33,9 @@ export function readBody(maxBytes: number): MiddlewareHandler<HonoEnv> {
       chunks.push(chunk);
     }
     // Hono keeps promises in bodyCache (its typing says string); c.req.json() parses this text.
-    (c.req.bodyCache as Record<string, unknown>).text = Promise.resolve(Buffer.concat(chunks).toString("utf8"));
+    (c.req.bodyCache as Record<string, unknown>).text = Promise.resolve(
+      Buffer.concat(chunks).toString("utf8"),
+    );
     await next();
   };
 }
