@@ -3,6 +3,7 @@ import type { Config } from "@kogi/shared/config";
 import type { Logger } from "@kogi/shared/logger";
 import type { CalendarRepository } from "./adapters/mysql/calendar-repository.js";
 import type { CatalogRepository } from "./adapters/mysql/catalog-repository.js";
+import type { VectorSearch } from "./adapters/vector-client.js";
 import type { TieredCache } from "./cache/tiered.js";
 import type { Metrics } from "./observability/metrics.js";
 import type { CatalogVersion } from "./services/catalog-version.js";
@@ -21,6 +22,7 @@ export interface ServiceContext {
   calendars: CalendarRepository;
   searchCache: TieredCache;
   catalogVersion: CatalogVersion;
+  vector: VectorSearch;
   /** Dependency probes for /ready; also refreshes gauges. */
   readiness: () => Promise<Record<string, ReadinessCheck>>;
   /** Extra figures for /v1/stats (pool, cache sizes). */

@@ -1,6 +1,9 @@
 // The real entry point as ops run it: config checks, demo catalog on an empty database, graceful SIGTERM.
 import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
 import { Agent, request } from "node:http";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
 import { dropDatabase } from "./adapters/mysql/migrate.js";
@@ -9,8 +12,8 @@ import { waitFor } from "./testutil/redis-server.js";
 const root = fileURLToPath(new URL("../../", import.meta.url));
 const databaseUrl = `mysql://root@127.0.0.1:3306/kogi_test_main_${process.pid}`;
 
-function startApi(env: Record<string, string>) {
-  const child = spawn(`${root}node_modules/.bin/tsx`, ["api/src/main.ts"], {
+function startApi(env: Record<string, string>, script = "api/src/main.ts") {
+  const child = spawn(`${root}node_modules/.bin/tsx`, [script], {
     cwd: root,
     env: { ...process.env, LOG_LEVEL: "info", REDIS_PREFIX: `kogi-test:main-${process.pid}:`, ...env },
     stdio: ["ignore", "pipe", "pipe"],
@@ -41,9 +44,19 @@ describe("api entry point", () => {
     expect(api.output()).not.toMatch(/at .*\.ts:\d+/);
   });
 
-  it("loads the demo catalog on an empty database, serves, and drains on SIGTERM", async () => {
+  it("loads the demo catalog on an empty database, indexes it for the sidecar, serves, and drains on SIGTERM", async () => {
     const port = 20000 + (process.pid % 20000);
-    const api = startApi({ DATABASE_URL: databaseUrl, PORT: String(port), DEMO_COURSES: "150" });
+    const vectorPort = port + 1;
+    const indexDir = await mkdtemp(join(tmpdir(), "kogi-e2e-index-"));
+    const env = {
+      DATABASE_URL: databaseUrl,
+      PORT: String(port),
+      DEMO_COURSES: "150",
+      VECTOR_URL: `http://127.0.0.1:${vectorPort}`,
+      VECTOR_PORT: String(vectorPort),
+      VECTOR_INDEX_DIR: indexDir,
+    };
+    const api = startApi(env);
     running = api.child;
     const base = `http://127.0.0.1:${port}`;
     await waitFor(
@@ -53,6 +66,31 @@ describe("api entry point", () => {
     );
     const terms = (await (await fetch(`${base}/v1/terms`)).json()) as { terms: { courses: number }[] };
     expect(terms.terms[0]?.courses).toBe(150);
+
+    // npm run index:build from MySQL, then the sidecar serves it and the api's /ready sees it.
+    const build = startApi(env, "vector-worker/src/cli/index-build.ts");
+    expect(await build.exited).toBe(0);
+    expect(build.output()).toMatch(/150 courses, 1536 dims/);
+    const sidecar = startApi(env, "vector-worker/src/main.ts");
+    await waitFor(
+      async () => {
+        const ready = (await (await fetch(`${base}/ready`)).json()) as {
+          checks: { vector: { ok: boolean } };
+        };
+        return ready.checks.vector.ok;
+      },
+      "the api to see the sidecar",
+      60_000,
+    );
+    const answer = await fetch(`http://127.0.0.1:${vectorPort}/v1/search`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ text: "introduction", k: 3 }),
+    });
+    expect(((await answer.json()) as { results: unknown[] }).results).toHaveLength(3);
+    sidecar.child.kill("SIGTERM");
+    expect(await sidecar.exited).toBe(0);
+    await rm(indexDir, { recursive: true, force: true });
 
     // Requests already sent on open keep-alive connections when SIGTERM arrives still complete.
     const agent = new Agent({ keepAlive: true, maxSockets: 10 });

@@ -5,6 +5,7 @@ import { CalendarRepository } from "./adapters/mysql/calendar-repository.js";
 import { CatalogRepository } from "./adapters/mysql/catalog-repository.js";
 import { createPool, poolStats } from "./adapters/mysql/pool.js";
 import { createRedis } from "./adapters/redis.js";
+import { HttpVectorClient } from "./adapters/vector-client.js";
 import { MemoryTier } from "./cache/memory.js";
 import { RedisTier } from "./cache/redis.js";
 import { TieredCache } from "./cache/tiered.js";
@@ -56,6 +57,7 @@ export async function createServices(config: Config, logger: Logger) {
     (error) => logger.warn({ err: error.message }, "catalog version refresh failed"),
   );
   let accepting = true;
+  const vector = new HttpVectorClient(config.VECTOR_URL, config.VECTOR_TIMEOUT_MS);
 
   const refreshGauges = () => {
     const stats = poolStats(pool);
@@ -75,9 +77,10 @@ export async function createServices(config: Config, logger: Logger) {
     calendars: new CalendarRepository(pool),
     searchCache,
     catalogVersion,
+    vector,
     readiness: async () => {
       refreshGauges();
-      const [mysql, redisCheck] = await Promise.all([
+      const [mysql, redisCheck, vectorCheck] = await Promise.all([
         timed(() => pool.query("SELECT 1")),
         redisTier.available
           ? timed(() => redis.ping())
@@ -85,8 +88,9 @@ export async function createServices(config: Config, logger: Logger) {
               ok: false,
               detail: `redis ${redis.status}; serving from the in-process cache`,
             }),
+        vector.ready(),
       ]);
-      return { mysql, redis: redisCheck };
+      return { mysql, redis: redisCheck, vector: vectorCheck };
     },
     stats: () => ({
       catalogVersion: catalogVersion.current,
@@ -115,6 +119,7 @@ export async function createServices(config: Config, logger: Logger) {
     async close() {
       catalogVersion.stop();
       redis.disconnect();
+      await vector.close();
       await pool.end();
     },
   };

@@ -23,13 +23,11 @@ export function catalogTexts(limit = Number.POSITIVE_INFINITY) {
     .flatMap((f) =>
       parseUiucCsv(readFileSync(`${UIUC_DIR}/${f}`, "utf8"), f).terms.flatMap((t) => t.courses),
     );
-  return courses
-    .slice(0, limit)
-    .map((c, i) => ({
-      id: 1000 + i * 3,
-      title: c.title,
-      text: `${c.title}. ${c.subject} ${c.number}. ${c.description}`,
-    }));
+  return courses.slice(0, limit).map((c, i) => ({
+    id: 1000 + i * 3,
+    title: c.title,
+    text: `${c.title}. ${c.subject} ${c.number}. ${c.description}`,
+  }));
 }
 
 /** Embeds the texts and writes an index version into `dir`; returns the row-ordered matrix for oracles. */

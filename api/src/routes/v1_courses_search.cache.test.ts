@@ -122,8 +122,8 @@ describe("search cache", () => {
       async () => (await redisKeys()).some((k) => k.includes("ECON")),
       "the entry to reach Redis",
     );
-    const back = (await (await harness.request("/ready")).json()) as { status: string };
-    expect(back.status).toBe("ready");
+    const back = (await (await harness.request("/ready")).json()) as { checks: { redis: { ok: boolean } } };
+    expect(back.checks.redis.ok).toBe(true);
     expect(await (await harness.request("/metrics")).text()).toMatch(/^kogi_redis_up 1$/m);
   });
 });

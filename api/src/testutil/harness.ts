@@ -33,6 +33,9 @@ export async function createHarness(options: HarnessOptions = {}) {
     REDIS_PREFIX: `kogi-test:${id}:`,
     LOG_LEVEL: "silent",
     DB_POOL_SIZE: "8",
+    // Nothing listens here unless a test starts a sidecar: /ready then reports vector as down.
+    VECTOR_URL: "http://127.0.0.1:9",
+    VECTOR_TIMEOUT_MS: "500",
     ...options.env,
   });
   await ensureDatabase(config.DATABASE_URL);
