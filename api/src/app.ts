@@ -6,10 +6,12 @@ import type { HonoEnv, ServiceContext } from "./context.js";
 import { ProblemError, problemResponse, toProblem, validationProblem } from "./errors.js";
 import { readBody } from "./middleware/read-body.js";
 import { requestContext } from "./middleware/request-context.js";
+import { registerLegacyAnswer } from "./routes/legacy_answer.js";
 import { registerLegacySearch } from "./routes/legacy_search.js";
 import { registerOpsHealth } from "./routes/ops_health.js";
 import { registerOpsMetrics } from "./routes/ops_metrics.js";
 import { registerOpsReady } from "./routes/ops_ready.js";
+import { registerV1Answer } from "./routes/v1_answer.js";
 import { registerV1CalendarsAddSection } from "./routes/v1_calendars_addSection.js";
 import { registerV1CalendarsCreate } from "./routes/v1_calendars_create.js";
 import { registerV1CalendarsGet } from "./routes/v1_calendars_get.js";
@@ -48,7 +50,9 @@ export function createApp(services: ServiceContext): App {
   registerV1CalendarsGet(app);
   registerV1CalendarsAddSection(app);
   registerV1CalendarsRemoveSection(app);
+  registerV1Answer(app);
   registerLegacySearch(app);
+  registerLegacyAnswer(app);
 
   app.doc31("/openapi.json", {
     openapi: "3.1.0",

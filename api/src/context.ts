@@ -3,6 +3,8 @@ import type { Config } from "@kogi/shared/config";
 import type { Logger } from "@kogi/shared/logger";
 import type { CalendarRepository } from "./adapters/mysql/calendar-repository.js";
 import type { CatalogRepository } from "./adapters/mysql/catalog-repository.js";
+import type { QueryEmbedder } from "./adapters/llm/query-embedder.js";
+import type { Rewriter } from "./adapters/llm/rewriter.js";
 import type { VectorSearch } from "./adapters/vector-client.js";
 import type { TieredCache } from "./cache/tiered.js";
 import type { Metrics } from "./observability/metrics.js";
@@ -23,6 +25,8 @@ export interface ServiceContext {
   searchCache: TieredCache;
   catalogVersion: CatalogVersion;
   vector: VectorSearch;
+  /** The answer pipeline's language models (OpenAI-compatible, or the offline defaults). */
+  llm: { rewriter: Rewriter; embedder: QueryEmbedder };
   /** Dependency probes for /ready; also refreshes gauges. */
   readiness: () => Promise<Record<string, ReadinessCheck>>;
   /** Extra figures for /v1/stats (pool, cache sizes). */

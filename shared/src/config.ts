@@ -48,6 +48,18 @@ export const configSchema = z.object({
   OPENAI_API_KEY: z.string().optional(),
   OPENAI_BASE_URL: url(["http:", "https:"]).optional(),
   OPENAI_EMBEDDING_MODEL: z.string().default("text-embedding-3-small"),
+  OPENAI_CHAT_MODEL: z.string().default("gpt-4o-mini"),
+  /** Concurrent OpenAI calls across all api processes and replicas (shared through Redis). */
+  OPENAI_MAX_CONCURRENCY: positiveInt.default(50),
+  OPENAI_RPM: positiveInt.default(3_000),
+  OPENAI_TPM: positiveInt.default(1_000_000),
+  /** Callers allowed to wait for an OpenAI slot per process; more get 503 + Retry-After at once. */
+  OPENAI_MAX_QUEUE: positiveInt.default(500),
+  OPENAI_MAX_QUEUE_WAIT_MS: positiveInt.default(3_000),
+  OPENAI_ATTEMPT_TIMEOUT_MS: positiveInt.default(10_000),
+  OPENAI_MAX_ATTEMPTS: positiveInt.default(3),
+  /** Overall deadline of an answer (a client may ask for less with X-Request-Timeout-Ms). */
+  ANSWER_TIMEOUT_MS: positiveInt.default(15_000),
 });
 
 export type Config = z.infer<typeof configSchema>;

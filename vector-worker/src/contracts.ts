@@ -31,6 +31,8 @@ export const searchRequestSchema = z
 
 export type SearchRequest = z.infer<typeof searchRequestSchema>;
 
+export const embedRequestSchema = z.object({ texts: z.array(z.string().max(4000)).min(1).max(64) }).strict();
+
 export interface SearchResponse {
   results: { id: number; score: number }[];
   plan: { strategy: "exact" | "ivf"; nprobe: number; scanned: number; fellBack: boolean; ms: number };

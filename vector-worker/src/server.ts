@@ -7,7 +7,7 @@ import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import type { Piscina } from "piscina";
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
-import { type SearchResponse, searchRequestSchema } from "./contracts.js";
+import { embedRequestSchema, type SearchResponse, searchRequestSchema } from "./contracts.js";
 import { IndexMismatchError, type IndexStore } from "./index-store.js";
 import type { SearchOutput, SearchTask } from "./worker.js";
 
@@ -161,6 +161,24 @@ export function createSidecarApp(deps: SidecarDeps) {
       index: { version: index.manifest.version, catalogVersion: index.manifest.catalogVersion },
     };
     return c.json(body);
+  });
+
+  // Embeds query texts with the live index's own embedder (its IDF table), so callers that cache
+  // embeddings get vectors comparable with the index. Runs on a search thread like any other work.
+  app.post("/v1/embed", async (c) => {
+    const index = store.current;
+    if (!index) throw new ProblemError(503, "no_index", "No vector index is loaded yet", undefined, { "Retry-After": "5" });
+    const parsed = embedRequestSchema.safeParse(await c.req.json().catch(() => undefined));
+    if (!parsed.success) throw validationProblem(parsed.error, "body");
+    const vectors = deps.remoteEmbedder
+      ? await deps.remoteEmbedder.embed(parsed.data.texts)
+      : ((await pool.run({ index: index.shared, embedOnly: parsed.data.texts })) as Float32Array[]);
+    return c.json({
+      model: index.manifest.model,
+      fingerprint: index.manifest.embedderFingerprint,
+      dims: index.manifest.dims,
+      vectors: vectors.map((v) => Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString("base64")),
+    });
   });
 
   app.post("/v1/admin/reload", async (c) => {

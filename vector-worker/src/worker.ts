@@ -71,7 +71,21 @@ function allowedRows(view: ThreadIndex, allowed: Int32Array): Int32Array {
   return rows.subarray(0, n);
 }
 
-export default function search(task: SearchTask): SearchOutput {
+export interface EmbedTask {
+  index: SharedIndex;
+  embedOnly: string[];
+}
+
+export default function run(task: SearchTask | EmbedTask): SearchOutput | Float32Array[] {
+  if ("embedOnly" in task) {
+    const embedder = viewsOf(task.index).embedder;
+    if (!embedder) throw new Error("this index has no local embedder");
+    return task.embedOnly.map((text) => embedder.embedOne(text));
+  }
+  return search(task);
+}
+
+export function search(task: SearchTask): SearchOutput {
   const view = viewsOf(task.index);
   const { dims, count, nlist, nprobe } = task.index;
   const query = task.vector ?? view.embedder?.embedOne(task.text ?? "");

@@ -16,10 +16,28 @@ export interface VectorAnswer {
   index: { version: string; catalogVersion: number };
 }
 
+export interface EmbedAnswer {
+  model: string;
+  /** Identity of the index's embedder (model, dims, IDF table): part of embedding cache keys. */
+  fingerprint: string;
+  vectors: Float32Array[];
+}
+
 export interface VectorSearch {
   search(query: VectorQuery, signal?: AbortSignal): Promise<VectorAnswer>;
+  /** Embeds texts with the live index's own (local) embedder. */
+  embed(texts: string[], signal?: AbortSignal): Promise<EmbedAnswer>;
   ready(): Promise<ReadinessCheck>;
   close(): Promise<void>;
+}
+
+export function decodeVector(base64: string): Float32Array {
+  const bytes = Buffer.from(base64, "base64");
+  return new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+}
+
+export function encodeVector(vector: Float32Array): string {
+  return Buffer.from(vector.buffer, vector.byteOffset, vector.byteLength).toString("base64");
 }
 
 export class VectorSidecarError extends Error {
@@ -54,10 +72,19 @@ export class HttpVectorClient implements VectorSearch {
       ids && ids.length > 100
         ? { ...rest, idsBase64: Buffer.from(Int32Array.from(ids).buffer).toString("base64") }
         : query;
+    return (await this.#post("/v1/search", body, signal)) as VectorAnswer;
+  }
+
+  async embed(texts: string[], signal?: AbortSignal): Promise<EmbedAnswer> {
+    const answer = (await this.#post("/v1/embed", { texts }, signal)) as { model: string; fingerprint: string; vectors: string[] };
+    return { ...answer, vectors: answer.vectors.map(decodeVector) };
+  }
+
+  async #post(path: string, body: unknown, signal?: AbortSignal): Promise<unknown> {
     const timeout = AbortSignal.timeout(this.timeoutMs);
     const response = await this.#pool.request({
       method: "POST",
-      path: "/v1/search",
+      path,
       headers: { "content-type": "application/json" },
       body: JSON.stringify(body),
       signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
@@ -65,7 +92,7 @@ export class HttpVectorClient implements VectorSearch {
     const text = await response.body.text();
     if (response.statusCode !== 200)
       throw new VectorSidecarError(response.statusCode, `vector sidecar ${response.statusCode}: ${text}`);
-    return JSON.parse(text) as VectorAnswer;
+    return JSON.parse(text);
   }
 
   async ready(): Promise<ReadinessCheck> {

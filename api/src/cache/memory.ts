@@ -22,6 +22,10 @@ export class MemoryTier implements CacheTier {
     this.#lru.set(key, value, { ttl: ttlSeconds * 1000 });
   }
 
+  delete(key: string): void {
+    this.#lru.delete(key);
+  }
+
   get size(): number {
     return this.#lru.size;
   }

@@ -26,6 +26,15 @@ export class RedisTier implements CacheTier {
     }
   }
 
+  async delete(key: string): Promise<void> {
+    if (!this.available) return;
+    try {
+      await this.redis.del(this.prefix + key);
+    } catch (error) {
+      this.onError(error as Error);
+    }
+  }
+
   async set(key: string, value: string, ttlSeconds: number): Promise<void> {
     if (!this.available) return;
     try {

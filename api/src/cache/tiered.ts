@@ -52,6 +52,12 @@ export class TieredCache {
     return { value, result: "miss" };
   }
 
+  /** Drops a key from both tiers (e.g. an answer built by a fallback, not worth keeping). */
+  forget(key: string): void {
+    this.memory.delete(key);
+    void this.redis?.delete(key);
+  }
+
   get inFlight(): number {
     return this.#inFlight.size;
   }

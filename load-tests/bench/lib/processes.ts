@@ -63,7 +63,7 @@ async function readPort(child: ChildProcess, script: string): Promise<number> {
   return Promise.race([first, exited, timeout]);
 }
 
-async function stopChild(child: ChildProcess): Promise<void> {
+export async function stopChild(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = once(child, "exit");
   // SIGTERM lets the child close cleanly (and write a --cpu-prof profile); SIGKILL if it hangs.
@@ -73,7 +73,7 @@ async function stopChild(child: ChildProcess): Promise<void> {
   clearTimeout(timer);
 }
 
-function readMemory(pid: number): { rssMb: number; peakMb: number } | undefined {
+export function readMemory(pid: number): { rssMb: number; peakMb: number } | undefined {
   try {
     const status = readFileSync(`/proc/${pid}/status`, "utf8");
     const kb = (field: string) => Number(status.match(new RegExp(`^${field}:\\s+(\\d+)`, "m"))?.[1] ?? 0);

@@ -199,6 +199,18 @@ export class CatalogRepository {
     };
   }
 
+  /** Every course id matching the filters (the allowed set of a vector search), ascending. */
+  async matchingCourseIds(filters: SearchFilters): Promise<number[]> {
+    const courses = courseConditions(filters, sectionConditions(filters, undefined));
+    const keyword = keywordJoin(filters.keyword);
+    const [rows] = (await this.pool.execute(
+      `SELECT c.id FROM courses c ${keyword?.sql ?? ""}
+       ${courses.where.length ? `WHERE ${courses.where.join(" AND ")}` : ""} ORDER BY c.id`,
+      [...(keyword?.params ?? []), ...courses.params],
+    )) as unknown as [{ id: number }[]];
+    return rows.map((row) => row.id);
+  }
+
   /** Courses by id (in the given order) with their sections; only matching sections when filters are given. */
   async hydrate(
     ids: number[],

@@ -1,0 +1,8 @@
+// What the llm adapters need from the outbound toolkit: run a call under its limits, retries and breaker.
+import type { CallOptions } from "@kogi/shared/outbound/upstream";
+
+export interface CallGuard {
+  call<T>(fn: (attempt: { signal: AbortSignal; attempt: number }) => Promise<T>, options?: CallOptions): Promise<T>;
+}
+
+export type { CallOptions };
