@@ -1,4 +1,4 @@
-// Loopback fake of the OpenAI API (chat completions, embeddings) speaking the real wire format, with scriptable faults.
+// Loopback fake of the OpenAI API (chat, embeddings) in the real wire format, with scriptable faults.
 import { createHash, randomBytes } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -50,7 +50,7 @@ export interface FakeOpenAIOptions {
   port?: number;
   /** Defaults to 127.0.0.1. */
   host?: string;
-  /** When set, requests need `Authorization: Bearer <apiKey>` or get a 401; when unset, any key is accepted. */
+  /** When set, requests need `Authorization: Bearer <apiKey>` or get a 401; unset, any key will do. */
   apiKey?: string;
   /** Length of embeddings when the request has no `dimensions`; defaults to 1536. */
   dims?: number;
@@ -58,16 +58,18 @@ export interface FakeOpenAIOptions {
   rewrite?: (text: string, request: ChatRequestBody) => string | Promise<string>;
   chat?: Partial<FakeBehavior>;
   embeddings?: Partial<FakeBehavior>;
+  /** Request records kept for stats() (oldest dropped first); counters stay exact. Defaults to 10,000. */
+  recordLimit?: number;
 }
 
-/** The outcome the fake chose for a request: "ok", "hang", "drop" or the HTTP status as a string ("401", "429"…). */
+/** The outcome the fake chose: "ok", "hang", "drop" or the HTTP status as a string ("401", "429"…). */
 export type FakeOutcome = string;
 
 export interface FakeRequestRecord {
   /** 1, 2, 3… across both endpoints, in the order the requests arrived (headers received). */
   seq: number;
   endpoint: FakeEndpoint;
-  /** Chat: the last user message (what the rewrite sees). Embeddings: the first input. "" until the body is read. */
+  /** Chat: the last user message (what the rewrite sees). Embeddings: the first input. "" until read. */
   text: string;
   /** Chat: number of messages. Embeddings: number of inputs. */
   inputCount: number;
@@ -88,16 +90,16 @@ export interface FakeEndpointStats {
   /** Outcomes as chosen, whether or not the client stayed to receive them; "hang" counts when chosen. */
   outcomes: Record<FakeOutcome, number>;
   clientDisconnects: number;
-  /** `text` of the requests whose client left before an answer, in the order they left. */
+  /** `text` of the requests whose client left before an answer, in the order they left (last recordLimit). */
   disconnected: string[];
-  /** `text` of every request in arrival order, e.g. to check that a queue released by priority. */
+  /** `text` of the requests in arrival order (last recordLimit), e.g. to check priority ordering. */
   arrivals: string[];
 }
 
 export interface FakeOpenAIStats {
   chat: FakeEndpointStats;
   embeddings: FakeEndpointStats;
-  /** Every request to either endpoint in arrival order (copies). */
+  /** Requests to either endpoint in arrival order (copies of the last recordLimit). */
   requests: FakeRequestRecord[];
   /** Requests to routes the fake does not serve (answered 404). */
   unmatched: number;
@@ -110,13 +112,14 @@ export interface FakeOpenAI {
   /** Merges into the current behaviour of each endpoint named; setting `fail` restarts its `times` count. */
   setBehavior(patch: FakeBehaviorPatch): void;
   stats(): FakeOpenAIStats;
-  /** Back to the behaviour given at start, with empty stats; requests still in flight are no longer counted. */
+  /** Back to the behaviour given at start, with empty stats; requests in flight are no longer counted. */
   reset(): void;
   /** Stops listening and cuts every connection, hanging ones included. Safe to call twice. */
   close(): Promise<void>;
 }
 
 const DEFAULT_DIMS = 1536;
+const DEFAULT_RECORD_LIMIT = 10_000;
 const ENDPOINTS: readonly FakeEndpoint[] = ["chat", "embeddings"];
 const ROUTES: Record<string, FakeEndpoint> = {
   "/v1/chat/completions": "chat",
@@ -135,8 +138,8 @@ function tokens(text: string): number {
 }
 
 /**
- * The fake's embedding of `text`: a unit vector seeded by the text's SHA-256, so equal texts give equal vectors
- * in every process. Values are float32-exact, so the float and base64 encodings decode to the same numbers.
+ * The fake's embedding of `text`: a unit vector seeded by the text's SHA-256, so equal texts give equal
+ * vectors in every process. Values are float32-exact, so the float and base64 encodings decode alike.
  */
 export function fakeEmbedding(text: string, dims: number = DEFAULT_DIMS): number[] {
   const seed = createHash("sha256").update(text).digest();
@@ -155,7 +158,7 @@ export function fakeEmbedding(text: string, dims: number = DEFAULT_DIMS): number
     return (t >>> 0) / 4294967296;
   };
   const vector = Array.from({ length: dims }, () => next() * 2 - 1);
-  const norm = Math.hypot(...vector) || 1;
+  const norm = Math.sqrt(vector.reduce((sum, value) => sum + value * value, 0)) || 1;
   return vector.map((value) => Math.fround(value / norm));
 }
 
@@ -224,6 +227,29 @@ function checkBehavior(endpoint: FakeEndpoint, patch: Partial<FakeBehavior>): vo
 
 class BadRequest extends Error {}
 
+interface Counters {
+  total: number;
+  inFlight: number;
+  maxInFlight: number;
+  outcomes: Record<FakeOutcome, number>;
+  clientDisconnects: number;
+  disconnected: string[];
+}
+
+function newCounters(): Counters {
+  return { total: 0, inFlight: 0, maxInFlight: 0, outcomes: {}, clientDisconnects: 0, disconnected: [] };
+}
+
+/** Keeps the newest `limit` entries; drops in bulk so a long-running fake stays cheap. */
+function pushCapped<T>(list: T[], item: T, limit: number): void {
+  list.push(item);
+  if (list.length > limit + Math.max(16, limit >> 3)) list.splice(0, list.length - limit);
+}
+
+function lastN<T>(list: T[], limit: number): T[] {
+  return list.length > limit ? list.slice(list.length - limit) : list.slice();
+}
+
 function messageText(content: unknown): string {
   if (typeof content === "string") return content;
   // Content parts: [{ type: "text", text }, { type: "image_url", … }].
@@ -243,13 +269,21 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
   const rewrite = options.rewrite ?? defaultRewrite;
   for (const endpoint of ENDPOINTS) checkBehavior(endpoint, options[endpoint] ?? {});
 
+  const recordLimit = options.recordLimit ?? DEFAULT_RECORD_LIMIT;
+  if (!Number.isInteger(recordLimit) || recordLimit < 0) {
+    throw new RangeError("fake OpenAI: recordLimit must be a non-negative integer");
+  }
+
   let behavior!: Record<FakeEndpoint, FakeBehavior>;
   let failsLeft!: Record<FakeEndpoint, number>;
+  // Replaced (not cleared) by reset(), so requests from before a reset update only their own counters.
+  let counters!: Record<FakeEndpoint, Counters>;
   let records: FakeRequestRecord[] = [];
-  let maxInFlight!: Record<FakeEndpoint, number>;
   let unmatched = 0;
   let seq = 0;
   let closing = false;
+  // Responses whose socket the fake itself destroyed, so their close is not mistaken for the client leaving.
+  const dropped = new WeakSet<ServerResponse>();
 
   const applyPatch = (endpoint: FakeEndpoint, patch: Partial<FakeBehavior>) => {
     checkBehavior(endpoint, patch);
@@ -262,15 +296,12 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
   const resetState = () => {
     behavior = { chat: defaultBehavior(), embeddings: defaultBehavior() };
     failsLeft = { chat: 0, embeddings: 0 };
-    maxInFlight = { chat: 0, embeddings: 0 };
+    counters = { chat: newCounters(), embeddings: newCounters() };
     records = [];
     unmatched = 0;
     for (const endpoint of ENDPOINTS) applyPatch(endpoint, options[endpoint] ?? {});
   };
   resetState();
-
-  const inFlight = (endpoint: FakeEndpoint) =>
-    records.filter((record) => record.endpoint === endpoint && record.finishedAt === undefined).length;
 
   /** Sequence first, then a counted or standing failure, then drop, then hang. */
   const chooseStep = (endpoint: FakeEndpoint): FakeStep => {
@@ -313,7 +344,13 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
     status: number,
     error: { message: string; type: string; code: string | null },
     headers: Record<string, string> = {},
-  ) => sendJson(response, status, { error: { message: error.message, type: error.type, param: null, code: error.code } }, headers);
+  ) =>
+    sendJson(
+      response,
+      status,
+      { error: { message: error.message, type: error.type, param: null, code: error.code } },
+      headers,
+    );
 
   async function readJson(request: IncomingMessage): Promise<Record<string, unknown>> {
     const chunks: Buffer[] = [];
@@ -333,7 +370,8 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
   }
 
   async function chatAnswer(body: Record<string, unknown>, record: FakeRequestRecord) {
-    if (typeof body.model !== "string" || !body.model) throw new BadRequest("you must provide a model parameter");
+    if (typeof body.model !== "string" || !body.model)
+      throw new BadRequest("you must provide a model parameter");
     if (!Array.isArray(body.messages) || body.messages.length === 0) {
       throw new BadRequest("Invalid 'messages': empty array. Expected an array with minimum length 1.");
     }
@@ -375,18 +413,22 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
   }
 
   async function embeddingsAnswer(body: Record<string, unknown>, record: FakeRequestRecord) {
-    if (typeof body.model !== "string" || !body.model) throw new BadRequest("you must provide a model parameter");
+    if (typeof body.model !== "string" || !body.model)
+      throw new BadRequest("you must provide a model parameter");
     const raw = body.input;
-    const inputs: unknown[] = typeof raw === "string" ? [raw] : Array.isArray(raw) ? raw : [];
-    // Token arrays (number[] or number[][]) are legal input; they are embedded by their JSON text.
-    const texts = inputs.every((item) => typeof item === "number")
-      ? inputs.length > 0 && typeof raw !== "string"
-        ? [JSON.stringify(inputs)]
-        : []
-      : inputs.map((item) => (typeof item === "string" ? item : JSON.stringify(item)));
+    // Token arrays (number[] or number[][]) are legal input too; they are embedded by their JSON text.
+    let texts: string[] = [];
+    if (typeof raw === "string") texts = [raw];
+    else if (Array.isArray(raw) && raw.length > 0 && raw.every((item) => typeof item === "number")) {
+      texts = [JSON.stringify(raw)];
+    } else if (Array.isArray(raw)) {
+      texts = raw.map((item) => (typeof item === "string" ? item : JSON.stringify(item)));
+    }
     if (texts.length === 0 || texts.some((text) => text === "")) {
       // The real API rejects empty strings and empty lists rather than embedding them.
-      throw new BadRequest("'$.input' is invalid. Please check the API reference: https://platform.openai.com/docs/api-reference.");
+      throw new BadRequest(
+        "'$.input' is invalid. Please check the API reference: https://platform.openai.com/docs/api-reference.",
+      );
     }
     if (texts.length > 2048) throw new BadRequest("'$.input' must have at most 2048 items.");
     const dims = body.dimensions === undefined ? defaultDims : body.dimensions;
@@ -395,7 +437,9 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
     }
     const format = body.encoding_format ?? "float";
     if (format !== "float" && format !== "base64") {
-      throw new BadRequest(`Invalid value for 'encoding_format': '${String(format)}'. Expected 'float' or 'base64'.`);
+      throw new BadRequest(
+        `Invalid value for 'encoding_format': '${String(format)}'. Expected 'float' or 'base64'.`,
+      );
     }
     record.text = texts[0] ?? "";
     record.inputCount = texts.length;
@@ -424,6 +468,7 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
     request: IncomingMessage,
     response: ServerResponse,
     record: FakeRequestRecord,
+    setOutcome: (outcome: FakeOutcome) => void,
   ) {
     const body = await readJson(request);
     if (options.apiKey !== undefined) {
@@ -435,7 +480,7 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
           type: "invalid_request_error",
           code: null,
         });
-        record.outcome = "401";
+        setOutcome("401");
         return;
       }
       const key = header.slice("Bearer ".length);
@@ -445,16 +490,26 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
           type: "invalid_request_error",
           code: "invalid_api_key",
         });
-        record.outcome = "401";
+        setOutcome("401");
         return;
       }
     }
-    const answer = endpoint === "chat" ? await chatAnswer(body, record) : await embeddingsAnswer(body, record);
+    const answer =
+      endpoint === "chat" ? await chatAnswer(body, record) : await embeddingsAnswer(body, record);
     if (response.destroyed) return;
 
-    const step = chooseStep(endpoint);
-    const outcome = typeof step === "string" ? step : String(typeof step === "number" ? step : step.status);
-    record.outcome = outcome;
+    let step = chooseStep(endpoint);
+    let payload: unknown;
+    let failureMessage: string | undefined;
+    if (step === "ok") {
+      try {
+        payload = await answer();
+      } catch (error) {
+        step = 500;
+        failureMessage = `The fake's rewrite threw: ${error instanceof Error ? error.message : String(error)}`;
+      }
+    }
+    setOutcome(typeof step === "string" ? step : String(typeof step === "number" ? step : step.status));
     if (step === "hang") return;
 
     const { latencyMs, jitterMs } = behavior[endpoint];
@@ -472,12 +527,12 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
     }
 
     if (step === "drop") {
-      record.finishedAt = Date.now();
+      dropped.add(response);
       request.socket.destroy();
       return;
     }
     if (step === "ok") {
-      sendJson(response, 200, await answer());
+      sendJson(response, 200, payload);
       return;
     }
     const failure = typeof step === "number" ? { status: step } : step;
@@ -492,7 +547,8 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
     } else if (failure.retryAfterSeconds !== undefined) {
       headers["retry-after"] = String(failure.retryAfterSeconds);
     }
-    sendError(response, failure.status, errorBody(failure.status, record.model), headers);
+    const error = errorBody(failure.status, record.model);
+    sendError(response, failure.status, { ...error, message: failureMessage ?? error.message }, headers);
   }
 
   const server = createServer((request, response) => {
@@ -510,6 +566,7 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
     }
 
     seq += 1;
+    const own = counters[endpoint];
     const record: FakeRequestRecord = {
       seq,
       endpoint,
@@ -521,26 +578,35 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
       arrivedAt: Date.now(),
       finishedAt: undefined,
     };
-    records.push(record);
-    maxInFlight[endpoint] = Math.max(maxInFlight[endpoint], inFlight(endpoint));
+    pushCapped(records, record, recordLimit);
+    own.total += 1;
+    own.inFlight += 1;
+    own.maxInFlight = Math.max(own.maxInFlight, own.inFlight);
+    const setOutcome = (outcome: FakeOutcome) => {
+      record.outcome = outcome;
+      own.outcomes[outcome] = (own.outcomes[outcome] ?? 0) + 1;
+    };
 
     // `close` fires both after a written answer and when the connection goes away first; only the latter,
     // and only when neither the fake dropped the socket nor is shutting down, is the client leaving.
     response.once("close", () => {
-      if (record.finishedAt !== undefined) return;
+      own.inFlight -= 1;
       record.finishedAt = Date.now();
-      if (!response.writableFinished && !closing) record.clientDisconnected = true;
+      if (response.writableFinished || closing || dropped.delete(response)) return;
+      record.clientDisconnected = true;
+      own.clientDisconnects += 1;
+      pushCapped(own.disconnected, record.text, recordLimit);
     });
 
-    handle(endpoint, request, response, record).catch((error: unknown) => {
+    handle(endpoint, request, response, record, setOutcome).catch((error: unknown) => {
       if (error instanceof BadRequest) {
-        record.outcome = "400";
+        setOutcome("400");
         sendError(response, 400, { message: error.message, type: "invalid_request_error", code: null });
         return;
       }
       // A body cut off mid-way lands here too; the close listener has already counted the disconnect.
       if (response.destroyed) return;
-      record.outcome = "500";
+      setOutcome("500");
       sendError(response, 500, errorBody(500, record.model));
     });
   });
@@ -556,22 +622,18 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
   const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
 
   const endpointStats = (endpoint: FakeEndpoint): FakeEndpointStats => {
-    const own = records.filter((record) => record.endpoint === endpoint);
-    const outcomes: Record<FakeOutcome, number> = {};
-    for (const record of own) {
-      if (record.outcome !== undefined) outcomes[record.outcome] = (outcomes[record.outcome] ?? 0) + 1;
-    }
-    const disconnected = own
-      .filter((record) => record.clientDisconnected)
-      .sort((a, b) => (a.finishedAt ?? 0) - (b.finishedAt ?? 0));
+    const own = counters[endpoint];
     return {
-      total: own.length,
-      inFlight: inFlight(endpoint),
-      maxInFlight: maxInFlight[endpoint],
-      outcomes,
-      clientDisconnects: disconnected.length,
-      disconnected: disconnected.map((record) => record.text),
-      arrivals: own.map((record) => record.text),
+      total: own.total,
+      inFlight: own.inFlight,
+      maxInFlight: own.maxInFlight,
+      outcomes: { ...own.outcomes },
+      clientDisconnects: own.clientDisconnects,
+      disconnected: lastN(own.disconnected, recordLimit),
+      arrivals: lastN(
+        records.filter((record) => record.endpoint === endpoint),
+        recordLimit,
+      ).map((record) => record.text),
     };
   };
 
@@ -588,7 +650,7 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
     stats: () => ({
       chat: endpointStats("chat"),
       embeddings: endpointStats("embeddings"),
-      requests: records.map((record) => ({ ...record })),
+      requests: lastN(records, recordLimit).map((record) => ({ ...record })),
       unmatched,
     }),
     reset: resetState,
