@@ -3,7 +3,7 @@
 import { swaggerUI } from "@hono/swagger-ui";
 import { OpenAPIHono } from "@hono/zod-openapi";
 import type { HonoEnv, ServiceContext } from "./context.js";
-import { ProblemError, problemResponse, toProblem, validationProblem } from "./errors.js";
+import { ProblemError, problemResponse, toProblem, upstreamProblem, validationProblem } from "./errors.js";
 import { readBody } from "./middleware/read-body.js";
 import { requestContext } from "./middleware/request-context.js";
 import { registerLegacyAnswer } from "./routes/legacy_answer.js";
@@ -76,7 +76,7 @@ export function createApp(services: ServiceContext): App {
     ),
   );
   app.onError((error, c) => {
-    const problem = toProblem(error);
+    const problem = toProblem(error) ?? upstreamProblem(error);
     if (problem) return problemResponse(c, problem);
     services.logger.error({ err: error, requestId: c.get("requestId"), path: c.req.path }, "unhandled error");
     return problemResponse(c, new ProblemError(500, "internal_error", "Something went wrong on our side"));

@@ -1,10 +1,10 @@
 // The typed service context every handler receives through `c.get("services")`.
 import type { Config } from "@kogi/shared/config";
 import type { Logger } from "@kogi/shared/logger";
-import type { CalendarRepository } from "./adapters/mysql/calendar-repository.js";
-import type { CatalogRepository } from "./adapters/mysql/catalog-repository.js";
 import type { QueryEmbedder } from "./adapters/llm/query-embedder.js";
 import type { Rewriter } from "./adapters/llm/rewriter.js";
+import type { CalendarRepository } from "./adapters/mysql/calendar-repository.js";
+import type { CatalogRepository } from "./adapters/mysql/catalog-repository.js";
 import type { VectorSearch } from "./adapters/vector-client.js";
 import type { TieredCache } from "./cache/tiered.js";
 import type { Metrics } from "./observability/metrics.js";

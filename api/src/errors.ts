@@ -1,6 +1,13 @@
 // The api's error surface: problem details (shared), their OpenAPI schema, and common constructors.
 import { z } from "@hono/zod-openapi";
+import {
+  UpstreamAbortedError,
+  UpstreamOverloadedError,
+  UpstreamTimeoutError,
+  UpstreamUnavailableError,
+} from "@kogi/shared/outbound/errors";
 import { ProblemError, TITLES } from "@kogi/shared/problem";
+import { VectorSidecarError } from "./adapters/vector-client.js";
 
 export {
   type FieldError,
@@ -38,4 +45,49 @@ export function errorResponses(...statuses: number[]) {
       },
     ]),
   );
+}
+
+/** Upstream outcomes as answers: shed load and open breakers say when to come back. */
+export function upstreamProblem(error: unknown): ProblemError | undefined {
+  const retry = (seconds: number) => ({ "Retry-After": String(Math.max(1, Math.ceil(seconds))) });
+  if (error instanceof UpstreamOverloadedError)
+    return new ProblemError(
+      503,
+      "upstream_overloaded",
+      `${error.upstream} is at capacity; retry later`,
+      undefined,
+      retry(error.retryAfterSeconds),
+    );
+  if (error instanceof UpstreamUnavailableError)
+    return new ProblemError(
+      503,
+      "upstream_unavailable",
+      `${error.upstream} is unavailable; retry later`,
+      undefined,
+      retry(error.retryAfterSeconds),
+    );
+  if (error instanceof UpstreamTimeoutError)
+    return new ProblemError(504, "upstream_timeout", `${error.upstream} did not answer within the deadline`);
+  if (error instanceof UpstreamAbortedError)
+    return new ProblemError(503, "client_closed", "The request was cancelled");
+  if (error instanceof VectorSidecarError)
+    return new ProblemError(
+      503,
+      "vector_unavailable",
+      "The vector search is busy or unavailable; retry later",
+      undefined,
+      retry(1),
+    );
+  if (
+    (error as { code?: string })?.code === "UND_ERR_CONNECT_TIMEOUT" ||
+    (error as { code?: string })?.code === "ECONNREFUSED"
+  )
+    return new ProblemError(
+      503,
+      "vector_unavailable",
+      "The vector search is unreachable; retry later",
+      undefined,
+      retry(5),
+    );
+  return undefined;
 }

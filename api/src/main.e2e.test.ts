@@ -64,7 +64,12 @@ describe("api entry point", () => {
       "the api to become ready",
       60_000,
     );
-    const terms = (await (await fetch(`${base}/v1/terms`)).json()) as { terms: { courses: number }[] };
+    const termsResponse = await fetch(`${base}/v1/terms`);
+    // Over real HTTP (node-server's response fast path) the per-request headers are there too.
+    expect(termsResponse.headers.get("x-cache")).toBe("MISS");
+    expect(termsResponse.headers.get("server-timing")).toMatch(/total;dur=/);
+    expect(termsResponse.headers.get("x-request-id")).toBeTruthy();
+    const terms = (await termsResponse.json()) as { terms: { courses: number }[] };
     expect(terms.terms[0]?.courses).toBe(150);
 
     // npm run index:build from MySQL, then the sidecar serves it and the api's /ready sees it.

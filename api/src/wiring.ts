@@ -1,10 +1,13 @@
 // Creates the real adapters (mysql2 pool, ioredis, caches) behind a ServiceContext; used by main.ts and tests.
-import type { Config } from "@kogi/shared/config";
+import { type Config, embeddingsProvider } from "@kogi/shared/config";
 import type { Logger } from "@kogi/shared/logger";
+import { registerUpstreamMetrics, Upstream } from "@kogi/shared/outbound/upstream";
+import { OpenAIQueryEmbedder, SidecarQueryEmbedder } from "./adapters/llm/query-embedder.js";
+import { OpenAIRewriter, PassThroughRewriter } from "./adapters/llm/rewriter.js";
 import { CalendarRepository } from "./adapters/mysql/calendar-repository.js";
 import { CatalogRepository } from "./adapters/mysql/catalog-repository.js";
 import { createPool, poolStats } from "./adapters/mysql/pool.js";
-import { createRedis } from "./adapters/redis.js";
+import { createRedis, type Redis } from "./adapters/redis.js";
 import { HttpVectorClient } from "./adapters/vector-client.js";
 import { MemoryTier } from "./cache/memory.js";
 import { RedisTier } from "./cache/redis.js";
@@ -58,6 +61,8 @@ export async function createServices(config: Config, logger: Logger) {
   );
   let accepting = true;
   const vector = new HttpVectorClient(config.VECTOR_URL, config.VECTOR_TIMEOUT_MS);
+  const { llm, upstreams } = createLanguageModels(config, redis, vector, logger);
+  registerUpstreamMetrics(metrics.registry, upstreams);
 
   const refreshGauges = () => {
     const stats = poolStats(pool);
@@ -78,8 +83,15 @@ export async function createServices(config: Config, logger: Logger) {
     searchCache,
     catalogVersion,
     vector,
+    llm,
     readiness: async () => {
       refreshGauges();
+      const breakers = Object.fromEntries(
+        upstreams.map((u) => {
+          const state = u.stats().breaker;
+          return [`upstream:${u.stats().name}`, { ok: state !== "open", detail: `breaker ${state}` }];
+        }),
+      );
       const [mysql, redisCheck, vectorCheck] = await Promise.all([
         timed(() => pool.query("SELECT 1")),
         redisTier.available
@@ -90,7 +102,7 @@ export async function createServices(config: Config, logger: Logger) {
             }),
         vector.ready(),
       ]);
-      return { mysql, redis: redisCheck, vector: vectorCheck };
+      return { mysql, redis: redisCheck, vector: vectorCheck, ...breakers };
     },
     stats: () => ({
       catalogVersion: catalogVersion.current,
@@ -102,6 +114,8 @@ export async function createServices(config: Config, logger: Logger) {
         redis: redisTier.available ? "connected" : redis.status,
         ttlSeconds: config.CACHE_TTL_SECONDS,
       },
+      upstreams: upstreams.map((u) => u.stats()),
+      llm: { rewriter: `${llm.rewriter.provider}/${llm.rewriter.model}`, embedder: llm.embedder.provider },
     }),
     accepting: () => accepting,
   };
@@ -120,7 +134,62 @@ export async function createServices(config: Config, logger: Logger) {
       catalogVersion.stop();
       redis.disconnect();
       await vector.close();
+      await Promise.all(upstreams.map((u) => u.close()));
       await pool.end();
     },
   };
+}
+
+/**
+ * The rewriter and query embedder: OpenAI-compatible through the outbound toolkit when a key is set,
+ * otherwise the offline defaults (pass-through rewrite, the sidecar's local embedder).
+ */
+function createLanguageModels(config: Config, redis: Redis, vector: HttpVectorClient, logger: Logger) {
+  const upstream = (name: string) =>
+    new Upstream({
+      name,
+      redis,
+      prefix: `${config.REDIS_PREFIX}upstream:`,
+      maxConcurrent: config.OPENAI_MAX_CONCURRENCY,
+      rpm: config.OPENAI_RPM,
+      tpm: config.OPENAI_TPM,
+      maxQueue: config.OPENAI_MAX_QUEUE,
+      maxQueueWaitMs: config.OPENAI_MAX_QUEUE_WAIT_MS,
+      leaseMs: config.OPENAI_ATTEMPT_TIMEOUT_MS + 5_000,
+      attemptTimeoutMs: config.OPENAI_ATTEMPT_TIMEOUT_MS,
+      retry: { maxAttempts: config.OPENAI_MAX_ATTEMPTS, initialDelayMs: 250, maxDelayMs: 4_000 },
+      breaker: { failureThreshold: 5, halfOpenAfterMs: 10_000 },
+      onRedisError: (error) =>
+        logger.warn({ err: error.message, upstream: name }, "upstream budget: redis error, using memory"),
+    });
+  const upstreams: Upstream[] = [];
+  const key = config.OPENAI_API_KEY;
+  let rewriter: OpenAIRewriter | PassThroughRewriter = new PassThroughRewriter();
+  if (key) {
+    const chat = upstream("openai-chat");
+    upstreams.push(chat);
+    rewriter = new OpenAIRewriter(
+      { apiKey: key, baseURL: config.OPENAI_BASE_URL, model: config.OPENAI_CHAT_MODEL },
+      chat,
+    );
+  }
+  let embedder: OpenAIQueryEmbedder | SidecarQueryEmbedder = new SidecarQueryEmbedder(vector);
+  if (key && embeddingsProvider(config) === "openai") {
+    const embeddings = upstream("openai-embeddings");
+    upstreams.push(embeddings);
+    embedder = new OpenAIQueryEmbedder(
+      {
+        apiKey: key,
+        baseURL: config.OPENAI_BASE_URL,
+        model: config.OPENAI_EMBEDDING_MODEL,
+        dims: config.EMBEDDING_DIMS,
+      },
+      embeddings,
+    );
+  }
+  logger.info(
+    { rewriter: `${rewriter.provider}/${rewriter.model}`, embedder: embedder.provider },
+    "answer providers",
+  );
+  return { llm: { rewriter, embedder }, upstreams };
 }

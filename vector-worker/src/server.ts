@@ -167,7 +167,10 @@ export function createSidecarApp(deps: SidecarDeps) {
   // embeddings get vectors comparable with the index. Runs on a search thread like any other work.
   app.post("/v1/embed", async (c) => {
     const index = store.current;
-    if (!index) throw new ProblemError(503, "no_index", "No vector index is loaded yet", undefined, { "Retry-After": "5" });
+    if (!index)
+      throw new ProblemError(503, "no_index", "No vector index is loaded yet", undefined, {
+        "Retry-After": "5",
+      });
     const parsed = embedRequestSchema.safeParse(await c.req.json().catch(() => undefined));
     if (!parsed.success) throw validationProblem(parsed.error, "body");
     const vectors = deps.remoteEmbedder

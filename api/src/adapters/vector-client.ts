@@ -76,7 +76,11 @@ export class HttpVectorClient implements VectorSearch {
   }
 
   async embed(texts: string[], signal?: AbortSignal): Promise<EmbedAnswer> {
-    const answer = (await this.#post("/v1/embed", { texts }, signal)) as { model: string; fingerprint: string; vectors: string[] };
+    const answer = (await this.#post("/v1/embed", { texts }, signal)) as {
+      model: string;
+      fingerprint: string;
+      vectors: string[];
+    };
     return { ...answer, vectors: answer.vectors.map(decodeVector) };
   }
 

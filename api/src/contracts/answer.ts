@@ -26,13 +26,21 @@ export const answerResponseSchema = z
   .object({
     results: z.array(
       courseSchema.extend({
-        score: z.number().openapi({ description: "Similarity to the rewritten question (inner product of unit vectors)" }),
-        why: z.array(z.string()).openapi({ description: "Words of the rewritten question found in the course's title or description" }),
+        score: z
+          .number()
+          .openapi({ description: "Similarity to the rewritten question (inner product of unit vectors)" }),
+        why: z
+          .array(z.string())
+          .openapi({
+            description: "Words of the rewritten question found in the course's title or description",
+          }),
       }),
     ),
     query: z.object({
       rewritten: z.string(),
-      provider: z.string().openapi({ description: "Rewriter and embedder that answered, e.g. openai/gpt-4o-mini + local" }),
+      provider: z
+        .string()
+        .openapi({ description: "Rewriter and embedder that answered, e.g. openai/gpt-4o-mini + local" }),
       fallback: z
         .array(z.enum(["rewrite", "embed"]))
         .openapi({ description: "Stages answered by a fallback because their upstream was unavailable" }),

@@ -11,7 +11,8 @@ const legacyAnswerRoute = createRoute({
   path: "/answer/{text}",
   tags: ["compatibility"],
   summary: "Answer a question (legacy alias)",
-  description: "Same as POST /v1/answer with the question in the path, the body holding the filters, and calendar_id in the query.",
+  description:
+    "Same as POST /v1/answer with the question in the path, the body holding the filters, and calendar_id in the query.",
   request: {
     params: z.object({ text: z.string().min(1).max(1000) }),
     query: z.object({ calendar_id: z.string().min(1).max(64).optional() }),
@@ -28,7 +29,11 @@ export function registerLegacyAnswer(app: App) {
     const { text } = c.req.valid("param");
     const { calendar_id } = c.req.valid("query");
     const filters = c.req.header("content-type")?.includes("json") ? c.req.valid("json") : {};
-    const parsed = answerRequestSchema.safeParse({ question: text, filters, ...(calendar_id ? { calendarId: calendar_id } : {}) });
+    const parsed = answerRequestSchema.safeParse({
+      question: text,
+      filters,
+      ...(calendar_id ? { calendarId: calendar_id } : {}),
+    });
     if (!parsed.success) throw validationProblem(parsed.error, "request");
     return (await respondWithAnswer(c, parsed.data)) as never;
   });

@@ -28,14 +28,19 @@ const answerRoute = createRoute({
 export async function respondWithAnswer(c: Context<HonoEnv>, request: AnswerRequest) {
   const services = c.get("services");
   const asked = Number(c.req.header("x-request-timeout-ms"));
-  const timeout = Number.isFinite(asked) && asked > 0 ? Math.min(asked, services.config.ANSWER_TIMEOUT_MS) : services.config.ANSWER_TIMEOUT_MS;
+  const timeout =
+    Number.isFinite(asked) && asked > 0
+      ? Math.min(asked, services.config.ANSWER_TIMEOUT_MS)
+      : services.config.ANSWER_TIMEOUT_MS;
   const outcome = await answerQuestion(services, request, {
     authorization: c.req.header("authorization"),
     // Aborts when the client disconnects: queued and in-flight upstream calls are cancelled.
     signal: c.req.raw.signal,
     deadline: Date.now() + timeout,
   });
-  c.get("timings").push(...outcome.stages.map((s) => ({ name: s.name, ms: s.ms, desc: s.cached ? "cached" : undefined })));
+  c.get("timings").push(
+    ...outcome.stages.map((s) => ({ name: s.name, ms: s.ms, desc: s.cached ? "cached" : undefined })),
+  );
   c.set("cacheStatus", outcome.cache);
   return c.body(outcome.body, 200, { "Content-Type": "application/json" });
 }

@@ -1,7 +1,13 @@
 // The answer pipeline: filters -> allowed ids, question -> rewrite -> embedding -> vector search ->
 // hydrate -> calendar marks. Every stage is cached on its own and the whole answer in front; no
 // database connection is held while an upstream is awaited (each query borrows one and returns it).
-import { encodeVector, decodeVector } from "../adapters/vector-client.js";
+import {
+  UpstreamAbortedError,
+  UpstreamError,
+  UpstreamHttpError,
+  UpstreamOverloadedError,
+} from "@kogi/shared/outbound/errors";
+import { decodeVector, encodeVector } from "../adapters/vector-client.js";
 import type { CacheResult } from "../cache/interface.js";
 import { tokenize } from "../catalog/tokenize.js";
 import type { ServiceContext } from "../context.js";
@@ -19,14 +25,24 @@ export interface AnswerContext {
 
 type Answer = Omit<AnswerResponse, "stages">;
 
+const jsonCodec = {
+  encode: (value: unknown) => JSON.stringify(value),
+  decode: (text: string) => JSON.parse(text),
+};
+
 /** Runs one stage through the cache and records its timing. */
 async function stage<T>(
   stages: Stage[],
   name: Stage["name"],
-  cache: { getOrCompute(key: string, compute: () => Promise<string>): Promise<{ value: string; result: CacheResult }> },
+  cache: {
+    getOrCompute(
+      key: string,
+      compute: () => Promise<string>,
+    ): Promise<{ value: string; result: CacheResult }>;
+  },
   key: string | undefined,
   compute: () => Promise<T>,
-  codec: { encode(value: T): string; decode(text: string): T } = JSON as never,
+  codec: { encode(value: T): string; decode(text: string): T } = jsonCodec as never,
 ): Promise<T> {
   const started = performance.now();
   if (key === undefined) {
@@ -51,13 +67,22 @@ function why(course: CourseDto, rewritten: string): string[] {
   return [...new Set(tokenize(rewritten))].filter((t) => t.length > 2 && own.has(t)).slice(0, 8);
 }
 
-/** Upstream failures that a fallback may answer; overload and caller aborts are not among them. */
+/**
+ * Upstream failures a fallback may answer: an open breaker, a timed-out or failed upstream. Load
+ * shedding (503 + Retry-After is the honest answer), caller aborts and bad requests are not.
+ */
 function fallbackWorthy(error: unknown): boolean {
-  const name = (error as Error)?.constructor?.name ?? "";
-  return !["UpstreamOverloadedError", "UpstreamAbortedError", "VectorSidecarError"].includes(name);
+  if (error instanceof UpstreamOverloadedError || error instanceof UpstreamAbortedError) return false;
+  if (error instanceof UpstreamHttpError) return error.status >= 500 || error.status === 429;
+  return error instanceof UpstreamError;
 }
 
-async function computeAnswer(services: ServiceContext, request: AnswerRequest, ctx: AnswerContext, stages: Stage[]) {
+async function computeAnswer(
+  services: ServiceContext,
+  request: AnswerRequest,
+  ctx: AnswerContext,
+  stages: Stage[],
+) {
   const { searchCache: cache, catalogVersion, llm } = services;
   const version = catalogVersion.current;
   const filters = request.filters as SearchRequest;
@@ -74,31 +99,49 @@ async function computeAnswer(services: ServiceContext, request: AnswerRequest, c
   const question = normalise(request.question);
   const rewriter = llm.rewriter;
   const rewriteKey = `rw:${rewriter.provider}:${rewriter.model}:${rewriter.promptVersion}:${question}`;
-  const rewritten = await stage(stages, "rewrite", cache, rewriteKey, () => rewriter.rewrite(request.question, call), {
-    encode: (s: string) => s,
-    decode: (s: string) => s,
-  }).catch((error: unknown) => {
+  const rewritten = await stage(
+    stages,
+    "rewrite",
+    cache,
+    rewriteKey,
+    () => rewriter.rewrite(request.question, call),
+    {
+      encode: (s: string) => s,
+      decode: (s: string) => s,
+    },
+  ).catch((error: unknown) => {
     if (!fallbackWorthy(error)) throw error;
     fallback.push("rewrite");
-    services.logger.warn({ err: (error as Error).message }, "rewrite upstream failed; passing the question through");
+    services.logger.warn(
+      { err: (error as Error).message },
+      "rewrite upstream failed; passing the question through",
+    );
     return request.question;
   });
 
   if (allowed && allowed.length === 0) return { courses: [], scores: [], rewritten, fallback };
   const embedder = llm.embedder;
   const embedKey = `emb:${embedder.provider}:${await embedder.identity()}:${normalise(rewritten)}`;
-  const vector = await stage(stages, "embed", cache, embedKey, () => embedder.embed(rewritten, call), vectorCodec).catch(
-    (error: unknown) => {
-      if (!fallbackWorthy(error) || embedder.provider === "local") throw error;
-      fallback.push("embed");
-      return undefined;
-    },
-  );
+  const vector = await stage(
+    stages,
+    "embed",
+    cache,
+    embedKey,
+    () => embedder.embed(rewritten, call),
+    vectorCodec,
+  ).catch((error: unknown) => {
+    if (!fallbackWorthy(error) || embedder.provider === "local") throw error;
+    fallback.push("embed");
+    return undefined;
+  });
 
   let ranked: { id: number; score: number }[];
   if (vector) {
     const started = performance.now();
-    const answer = await services.vector.search({ vector: Array.from(vector), k: request.k, ids: allowed }, ctx.signal);
+    const answer = await services.vector.search(
+      { vector: Array.from(vector), k: request.k, ids: allowed },
+      ctx.signal,
+    );
     stages.push({ name: "vector", ms: performance.now() - started, cached: false });
     ranked = answer.results;
   } else {
@@ -122,7 +165,9 @@ async function computeAnswer(services: ServiceContext, request: AnswerRequest, c
 
 export async function answerQuestion(services: ServiceContext, request: AnswerRequest, ctx: AnswerContext) {
   const stages: Stage[] = [];
-  const calendar = request.calendarId ? await authorizeCalendar(services, request.calendarId, ctx.authorization) : undefined;
+  const calendar = request.calendarId
+    ? await authorizeCalendar(services, request.calendarId, ctx.authorization)
+    : undefined;
   const { rewriter, embedder } = services.llm;
   const provider = `${rewriter.provider === "openai" ? `openai/${rewriter.model}` : "passthrough"} + ${embedder.provider}`;
   const key = [
@@ -141,7 +186,11 @@ export async function answerQuestion(services: ServiceContext, request: AnswerRe
     const { courses, scores, rewritten, fallback } = await computeAnswer(services, request, ctx, stages);
     degraded = fallback.length > 0;
     const answer: Answer = {
-      results: courses.map((course, i) => ({ ...course, score: scores[i] ?? 0, why: why(course, rewritten) })),
+      results: courses.map((course, i) => ({
+        ...course,
+        score: scores[i] ?? 0,
+        why: why(course, rewritten),
+      })),
       query: { rewritten, provider, fallback },
     };
     return JSON.stringify(answer);
@@ -158,5 +207,9 @@ export async function answerQuestion(services: ServiceContext, request: AnswerRe
     markAgainstCalendar(answer.results, calendar.term, sections);
     stages.push({ name: "calendar", ms: performance.now() - marksStarted, cached: false });
   }
-  return { body: JSON.stringify({ ...answer, stages } satisfies AnswerResponse), stages, cache: cached.result };
+  return {
+    body: JSON.stringify({ ...answer, stages } satisfies AnswerResponse),
+    stages,
+    cache: cached.result,
+  };
 }

@@ -39,7 +39,8 @@ export async function createHarness(options: HarnessOptions = {}) {
     ...options.env,
   });
   await ensureDatabase(config.DATABASE_URL);
-  const wiring = await createServices(config, createLogger("silent", "test"));
+  // KOGI_TEST_LOG=debug shows what the app logs during a test run.
+  const wiring = await createServices(config, createLogger(process.env.KOGI_TEST_LOG ?? "silent", "test"));
   await migrate(wiring.pool);
   await wiring.start();
   const app = createApp(wiring.services);

@@ -1,8 +1,11 @@
 // What the llm adapters need from the outbound toolkit: run a call under its limits, retries and breaker.
-import type { CallOptions } from "@kogi/shared/outbound/upstream";
+import type { CallOptions } from "@kogi/shared/outbound/options";
 
 export interface CallGuard {
-  call<T>(fn: (attempt: { signal: AbortSignal; attempt: number }) => Promise<T>, options?: CallOptions): Promise<T>;
+  call<T>(
+    fn: (attempt: { signal: AbortSignal; attempt: number }) => Promise<T>,
+    options?: CallOptions,
+  ): Promise<T>;
 }
 
 export type { CallOptions };

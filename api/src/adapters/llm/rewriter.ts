@@ -37,7 +37,12 @@ export class OpenAIRewriter implements Rewriter {
   ) {
     this.model = options.model;
     // The toolkit owns retries and deadlines: exactly one retry loop (the SDK's is off).
-    this.#client = new OpenAI({ apiKey: options.apiKey, baseURL: options.baseURL, maxRetries: 0, timeout: 60_000 });
+    this.#client = new OpenAI({
+      apiKey: options.apiKey,
+      baseURL: options.baseURL,
+      maxRetries: 0,
+      timeout: 60_000,
+    });
   }
 
   readonly model: string;
