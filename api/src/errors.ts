@@ -2,6 +2,7 @@
 import { z } from "@hono/zod-openapi";
 import {
   UpstreamAbortedError,
+  UpstreamHttpError,
   UpstreamOverloadedError,
   UpstreamTimeoutError,
   UpstreamUnavailableError,
@@ -70,6 +71,12 @@ export function upstreamProblem(error: unknown): ProblemError | undefined {
     return new ProblemError(504, "upstream_timeout", `${error.upstream} did not answer within the deadline`);
   if (error instanceof UpstreamAbortedError)
     return new ProblemError(503, "client_closed", "The request was cancelled");
+  if (error instanceof UpstreamHttpError)
+    return new ProblemError(
+      502,
+      "upstream_error",
+      `${error.upstream || "an upstream"} refused the request (${error.status})`,
+    );
   if (error instanceof VectorSidecarError)
     return new ProblemError(
       503,

@@ -158,8 +158,11 @@ function createLanguageModels(config: Config, redis: Redis, vector: HttpVectorCl
       leaseMs: config.OPENAI_ATTEMPT_TIMEOUT_MS + 5_000,
       attemptTimeoutMs: config.OPENAI_ATTEMPT_TIMEOUT_MS,
       retry: { maxAttempts: config.OPENAI_MAX_ATTEMPTS, initialDelayMs: 250, maxDelayMs: 4_000 },
-      breaker: { failureThreshold: 5, halfOpenAfterMs: 10_000 },
-      onRedisError: (error) =>
+      breaker: {
+        failureThreshold: config.OPENAI_BREAKER_FAILURES,
+        halfOpenAfterMs: config.OPENAI_BREAKER_COOLDOWN_MS,
+      },
+      onRedisError: (error: Error) =>
         logger.warn({ err: error.message, upstream: name }, "upstream budget: redis error, using memory"),
     });
   const upstreams: Upstream[] = [];

@@ -58,6 +58,9 @@ export const configSchema = z.object({
   OPENAI_MAX_QUEUE_WAIT_MS: positiveInt.default(3_000),
   OPENAI_ATTEMPT_TIMEOUT_MS: positiveInt.default(10_000),
   OPENAI_MAX_ATTEMPTS: positiveInt.default(3),
+  /** Consecutive failed calls that open an OpenAI circuit breaker, and how long it stays open. */
+  OPENAI_BREAKER_FAILURES: positiveInt.default(5),
+  OPENAI_BREAKER_COOLDOWN_MS: positiveInt.default(10_000),
   /** Overall deadline of an answer (a client may ask for less with X-Request-Timeout-Ms). */
   ANSWER_TIMEOUT_MS: positiveInt.default(15_000),
 });

@@ -29,11 +29,9 @@ export const answerResponseSchema = z
         score: z
           .number()
           .openapi({ description: "Similarity to the rewritten question (inner product of unit vectors)" }),
-        why: z
-          .array(z.string())
-          .openapi({
-            description: "Words of the rewritten question found in the course's title or description",
-          }),
+        why: z.array(z.string()).openapi({
+          description: "Words of the rewritten question found in the course's title or description",
+        }),
       }),
     ),
     query: z.object({

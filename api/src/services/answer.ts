@@ -99,6 +99,7 @@ async function computeAnswer(
   const question = normalise(request.question);
   const rewriter = llm.rewriter;
   const rewriteKey = `rw:${rewriter.provider}:${rewriter.model}:${rewriter.promptVersion}:${question}`;
+  const rewriteStarted = performance.now();
   const rewritten = await stage(
     stages,
     "rewrite",
@@ -112,6 +113,7 @@ async function computeAnswer(
   ).catch((error: unknown) => {
     if (!fallbackWorthy(error)) throw error;
     fallback.push("rewrite");
+    stages.push({ name: "rewrite", ms: performance.now() - rewriteStarted, cached: false });
     services.logger.warn(
       { err: (error as Error).message },
       "rewrite upstream failed; passing the question through",
