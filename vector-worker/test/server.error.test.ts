@@ -50,8 +50,8 @@ describe("sidecar input errors and backpressure", () => {
     expect(statuses.filter((s) => s === 503).length).toBeGreaterThan(0);
     expect(statuses.filter((s) => s === 200).length).toBeGreaterThan(0);
     expect(statuses.every((s) => s === 200 || s === 503)).toBe(true);
-    const shed = responses.find((r) => r.status === 503);
-    expect(shed?.headers.get("retry-after")).toBe("1");
-    expect(((await shed?.json()) as { code: string }).code).toBe("overloaded");
+    const shed = responses.find((r) => r.status === 503) as Response;
+    expect(shed.headers.get("retry-after")).toBe("1");
+    expect(((await shed.json()) as { code: string }).code).toBe("overloaded");
   });
 });
