@@ -3,7 +3,12 @@ import { defineConfig } from "vitest/config";
 
 export default defineConfig({
   test: {
-    include: ["**/src/**/*.test.ts", "**/test/**/*.test.ts"],
+    include: [
+      "**/src/**/*.test.ts",
+      "**/test/**/*.test.ts",
+      "load-tests/k6/**/*.test.ts",
+      "load-tests/runner/**/*.test.ts",
+    ],
     exclude: ["**/node_modules/**"],
     testTimeout: 60_000,
     hookTimeout: 120_000,

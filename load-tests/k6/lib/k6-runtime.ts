@@ -1,0 +1,163 @@
+// k6-side glue shared by search.ts, answer.ts and mixed.ts: options from the scenario data, one request
+// per iteration, and the handleSummary output. Runs inside k6 (not Node): only k6 modules and plain JS.
+import { check } from "k6";
+import exec from "k6/execution";
+import http from "k6/http";
+import type { Scenario as K6Scenario, Options } from "k6/options";
+import {
+  describeLoad,
+  ENDPOINTS,
+  type Endpoint,
+  type LoadShape,
+  loadSeconds,
+  resolveScenario,
+  type Scenario,
+  type ScenarioName,
+  settingsFrom,
+} from "../scenarios.js";
+import { renderReport, type ScenarioReport, type ThresholdResult } from "./report.js";
+import { k6Thresholds, thresholdChecks } from "./thresholds.js";
+
+/** Lets an iteration finish (or fail) after its scenario's time is up, but never keeps k6 running long. */
+const GRACEFUL_STOP_SECONDS = 5;
+
+/** The scenarios a script runs: all of `names`, or only `__ENV.SCENARIO` when it names one of them. */
+export function selectScenarios(names: readonly ScenarioName[]): Scenario[] {
+  const only = __ENV.SCENARIO;
+  if (only && !names.some((name) => name === only))
+    throw new Error(`SCENARIO=${only} is not one of this script's scenarios: ${names.join(", ")}`);
+  return names.filter((name) => !only || name === only).map((name) => resolveScenario(name, __ENV));
+}
+
+function executor(load: LoadShape, startSeconds: number): K6Scenario {
+  const common = { startTime: `${startSeconds}s`, gracefulStop: `${GRACEFUL_STOP_SECONDS}s` };
+  if (load.executor === "constant-arrival-rate")
+    return {
+      ...common,
+      executor: "constant-arrival-rate",
+      rate: load.ratePerSecond,
+      timeUnit: "1s",
+      duration: `${load.durationSeconds}s`,
+      preAllocatedVUs: load.preAllocatedVUs,
+      maxVUs: load.maxVUs,
+    };
+  return {
+    ...common,
+    executor: "ramping-vus",
+    startVUs: load.startVUs,
+    stages: load.stages.map((s) => ({ duration: `${s.durationSeconds}s`, target: s.target })),
+    gracefulRampDown: `${GRACEFUL_STOP_SECONDS}s`,
+  };
+}
+
+/** Scenarios run one after the other (startTime offsets), so a miss run never shares the api with a hit run. */
+export function buildOptions(scenarios: readonly Scenario[]): Options {
+  const k6Scenarios: Record<string, K6Scenario> = {};
+  let start = 0;
+  for (const scenario of scenarios) {
+    k6Scenarios[scenario.name] = executor(scenario.load, start);
+    start += loadSeconds(scenario.load) + GRACEFUL_STOP_SECONDS;
+  }
+  return {
+    scenarios: k6Scenarios,
+    thresholds: k6Thresholds(scenarios),
+    // p(99) is not in k6's default trend stats, and the thresholds use it.
+    summaryTrendStats: ["avg", "min", "med", "max", "p(90)", "p(95)", "p(99)", "count"],
+    // Checks read status and headers only; keeping bodies would cost k6 memory for nothing.
+    discardResponseBodies: true,
+  };
+}
+
+const settings = settingsFrom(__ENV);
+// Built once in the init context: http_req_failed then counts exactly the statuses the scenario data rejects.
+const responseCallbacks = {
+  search: http.expectedStatuses(...ENDPOINTS.search.expectedStatuses),
+  answer: http.expectedStatuses(...ENDPOINTS.answer.expectedStatuses),
+} satisfies Record<Endpoint, unknown>;
+
+/** One iteration = one request; the body depends only on the scenario's iteration number across all VUs. */
+export function runIteration(scenarios: readonly Scenario[]): void {
+  const scenario = scenarios.find((s) => s.name === exec.scenario.name);
+  if (!scenario) throw new Error(`no scenario data for ${exec.scenario.name}`);
+  const { endpoint, body } = scenario.request(exec.scenario.iterationInTest);
+  const spec = ENDPOINTS[endpoint];
+  const response = http.request(spec.method, `${settings.baseUrl}${spec.path}`, body, {
+    headers: { "Content-Type": "application/json" },
+    tags: { endpoint },
+    responseCallback: responseCallbacks[endpoint],
+    timeout: "30s",
+  });
+  check(response, {
+    [`${endpoint} status is ${spec.expectedStatuses.join(" or ")}`]: (r) =>
+      spec.expectedStatuses.includes(r.status),
+  });
+  if (scenario.expectCacheHit)
+    check(response, { "X-Cache is HIT": (r) => String(r.headers["X-Cache"] ?? "").startsWith("HIT") });
+}
+
+// --- handleSummary ---
+
+interface MetricSummary {
+  type: string;
+  values: Record<string, number>;
+  thresholds?: Record<string, { ok: boolean }>;
+}
+
+/** The part of k6's end-of-test data this file reads (k6 passes more; @types/k6 does not describe it). */
+export interface SummaryData {
+  metrics: Record<string, MetricSummary | undefined>;
+  state?: { testRunDurationMs?: number };
+}
+
+function scenarioReport(scenario: Scenario, data: SummaryData): ScenarioReport {
+  const metric = (name: string) => data.metrics[`${name}{scenario:${scenario.name}}`]?.values ?? {};
+  const duration = metric("http_req_duration");
+  const failed = metric("http_req_failed");
+  const requests = metric("http_reqs").count ?? 0;
+  const seconds = loadSeconds(scenario.load);
+  const thresholds: ThresholdResult[] = thresholdChecks(scenario).map(({ metric: name, condition, stat }) => {
+    const summary = data.metrics[name];
+    return {
+      metric: name,
+      condition,
+      actual: summary?.values[stat] ?? null,
+      ok: summary?.thresholds?.[condition]?.ok ?? false,
+    };
+  });
+  return {
+    scenario: scenario.name,
+    load: `${describeLoad(scenario.load)} (k6)`,
+    durationSeconds: seconds,
+    requests,
+    // The submetric's own rate divides by the whole test run; this divides by the scenario's share.
+    requestsPerSecond: seconds > 0 ? requests / seconds : 0,
+    latencyMs: {
+      avg: duration.avg ?? 0,
+      min: duration.min ?? 0,
+      p50: duration.med ?? 0,
+      p90: duration["p(90)"] ?? 0,
+      p95: duration["p(95)"] ?? 0,
+      p99: duration["p(99)"] ?? 0,
+      max: duration.max ?? 0,
+    },
+    errorRate: failed.rate ?? 0,
+    // k6's rate metrics count true samples as "passes": here, a failed request.
+    failed: failed.passes ?? 0,
+    thresholds,
+    notes: [scenario.description],
+  };
+}
+
+/** handleSummary's result: the text on stdout and a JSON file (SUMMARY_JSON, default `<script>-summary.json`). */
+export function summaryOutputs(script: string, scenarios: readonly Scenario[], data: SummaryData) {
+  const reports = scenarios.map((s) => scenarioReport(s, data));
+  const checks = data.metrics.checks?.values;
+  const checksLine = checks
+    ? `\n  checks: ${((checks.rate ?? 0) * 100).toFixed(2)}% passed (${checks.passes ?? 0} of ${(checks.passes ?? 0) + (checks.fails ?? 0)})\n`
+    : "";
+  const json = { script, baseUrl: settings.baseUrl, scenarios: reports, k6: data };
+  return {
+    stdout: `${renderReport(reports, "k6")}${checksLine}`,
+    [__ENV.SUMMARY_JSON || `${script}-summary.json`]: `${JSON.stringify(json, null, 2)}\n`,
+  };
+}

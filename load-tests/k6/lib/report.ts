@@ -1,0 +1,81 @@
+// The k6-like text summary, rendered the same way from k6's handleSummary data and from the local runner.
+
+export interface LatencySummary {
+  avg: number;
+  min: number;
+  p50: number;
+  p90: number;
+  p95: number;
+  p99: number;
+  max: number;
+}
+
+export interface ThresholdResult {
+  metric: string;
+  condition: string;
+  /** The measured value the condition was applied to (null when the tool did not report it). */
+  actual: number | null;
+  ok: boolean;
+}
+
+export interface ScenarioReport {
+  scenario: string;
+  /** e.g. "constant-arrival-rate 200/s for 20 s (autocannon, 50 connections)". */
+  load: string;
+  durationSeconds: number;
+  requests: number;
+  requestsPerSecond: number;
+  latencyMs: LatencySummary;
+  errorRate: number;
+  failed: number;
+  thresholds: ThresholdResult[];
+  /** Extra lines: status codes, X-Cache tally, checks. */
+  notes: string[];
+}
+
+const ms = (value: number) => (value >= 1000 ? `${(value / 1000).toFixed(2)}s` : `${value.toFixed(2)}ms`);
+const dots = (label: string) => `${label}${".".repeat(Math.max(2, 32 - label.length))}:`;
+
+export function renderLatency(latency: LatencySummary): string {
+  const { avg, min, p50, p90, p95, p99, max } = latency;
+  return [
+    `avg=${ms(avg)}`,
+    `min=${ms(min)}`,
+    `med=${ms(p50)}`,
+    `p(90)=${ms(p90)}`,
+    `p(95)=${ms(p95)}`,
+    `p(99)=${ms(p99)}`,
+    `max=${ms(max)}`,
+  ].join(" ");
+}
+
+export function allThresholdsPassed(reports: readonly ScenarioReport[]): boolean {
+  return reports.every((r) => r.thresholds.every((t) => t.ok));
+}
+
+export function renderReport(reports: readonly ScenarioReport[], tool: string): string {
+  const lines: string[] = [];
+  for (const r of reports) {
+    lines.push(`\n  scenario: ${r.scenario}  [${tool}]`, `    load: ${r.load}`, "");
+    lines.push(
+      `    ${dots("http_reqs")} ${r.requests}  ${r.requestsPerSecond.toFixed(1)}/s over ${r.durationSeconds.toFixed(1)}s`,
+      `    ${dots("http_req_duration")} ${renderLatency(r.latencyMs)}`,
+      `    ${dots("http_req_failed")} ${(r.errorRate * 100).toFixed(2)}%  ${r.failed} of ${r.requests}`,
+    );
+    for (const note of r.notes) lines.push(`    ${note}`);
+    lines.push("", "    thresholds");
+    for (const t of r.thresholds) {
+      const actual = t.actual === null ? "" : `  (actual ${Number(t.actual.toFixed(4))})`;
+      lines.push(`      ${t.ok ? "✓" : "✗"} ${t.metric} ${t.condition}${actual}`);
+    }
+  }
+  const failed = reports.flatMap((r) => r.thresholds.filter((t) => !t.ok));
+  lines.push(
+    "",
+    failed.length === 0
+      ? "  result: PASS (every threshold met)"
+      : `  result: FAIL (${failed.length} threshold${failed.length === 1 ? "" : "s"} crossed)`,
+    "",
+  );
+  return lines.join("\n");
+}
