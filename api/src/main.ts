@@ -2,7 +2,7 @@
 
 import type { Server } from "node:http";
 import { serve } from "@hono/node-server";
-import { ConfigError, loadConfig } from "@kogi/shared/config";
+import { loadConfigOrExit } from "@kogi/shared/config";
 import { createLogger } from "@kogi/shared/logger";
 import { ensureDatabase, migrate } from "./adapters/mysql/migrate.js";
 import { createApp } from "./app.js";
@@ -10,14 +10,7 @@ import { generateCatalog } from "./catalog/generator.js";
 import { importTerms } from "./catalog/importer.js";
 import { createServices } from "./wiring.js";
 
-let config: ReturnType<typeof loadConfig>;
-try {
-  config = loadConfig();
-} catch (error) {
-  if (!(error instanceof ConfigError)) throw error;
-  console.error(error.message);
-  process.exit(1);
-}
+const config = loadConfigOrExit();
 const logger = createLogger(config.LOG_LEVEL, "kogi-api");
 
 await ensureDatabase(config.DATABASE_URL);

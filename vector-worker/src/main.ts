@@ -1,7 +1,7 @@
 // The sidecar's entry point: load the index once, start the thread pool, serve, reload on SIGHUP, drain on SIGTERM.
 import type { Server } from "node:http";
 import { serve } from "@hono/node-server";
-import { ConfigError, embeddingsProvider, loadConfig } from "@kogi/shared/config";
+import { embeddingsProvider, loadConfigOrExit } from "@kogi/shared/config";
 import { createLogger } from "@kogi/shared/logger";
 import { expectedEmbedder, openAIEmbedder } from "./embedders.js";
 import { IndexStore } from "./index-store.js";
@@ -13,14 +13,7 @@ import { createSidecarApp } from "./server.js";
 process.env.OMP_NUM_THREADS ??= "1";
 process.env.OPENBLAS_NUM_THREADS ??= "1";
 
-let config: ReturnType<typeof loadConfig>;
-try {
-  config = loadConfig();
-} catch (error) {
-  if (!(error instanceof ConfigError)) throw error;
-  console.error(error.message);
-  process.exit(1);
-}
+const config = loadConfigOrExit();
 const logger = createLogger(config.LOG_LEVEL, "kogi-vector");
 const store = new IndexStore(config.VECTOR_INDEX_DIR, expectedEmbedder(config));
 try {

@@ -49,6 +49,15 @@ function createMetrics(pool: Piscina) {
   };
 }
 
+function liveIndex(store: IndexStore) {
+  const index = store.current;
+  if (!index)
+    throw new ProblemError(503, "no_index", "No vector index is loaded yet", undefined, {
+      "Retry-After": "5",
+    });
+  return index;
+}
+
 function decodeIds(request: { ids?: number[]; idsBase64?: string }): Int32Array | undefined {
   if (request.ids) return Int32Array.from(request.ids);
   if (request.idsBase64 === undefined) return undefined;
@@ -68,11 +77,7 @@ export function createSidecarApp(deps: SidecarDeps) {
 
   app.post("/v1/search", async (c) => {
     const started = performance.now();
-    const index = store.current;
-    if (!index)
-      throw new ProblemError(503, "no_index", "No vector index is loaded yet", undefined, {
-        "Retry-After": "5",
-      });
+    const index = liveIndex(store);
     const parsed = searchRequestSchema.safeParse(await c.req.json().catch(() => undefined));
     if (!parsed.success) throw validationProblem(parsed.error, "body");
     const request = parsed.data;
@@ -166,11 +171,7 @@ export function createSidecarApp(deps: SidecarDeps) {
   // Embeds query texts with the live index's own embedder (its IDF table), so callers that cache
   // embeddings get vectors comparable with the index. Runs on a search thread like any other work.
   app.post("/v1/embed", async (c) => {
-    const index = store.current;
-    if (!index)
-      throw new ProblemError(503, "no_index", "No vector index is loaded yet", undefined, {
-        "Retry-After": "5",
-      });
+    const index = liveIndex(store);
     const parsed = embedRequestSchema.safeParse(await c.req.json().catch(() => undefined));
     if (!parsed.success) throw validationProblem(parsed.error, "body");
     const vectors = deps.remoteEmbedder
