@@ -19,11 +19,6 @@ export class TieredCache {
     private readonly onLookup: (result: CacheResult) => void = () => {},
   ) {}
 
-  /** Synchronous memory probe so the hottest path awaits nothing. */
-  peek(key: string): string | undefined {
-    return this.memory.get(key);
-  }
-
   async getOrCompute(key: string, compute: () => Promise<string>): Promise<Cached> {
     const hot = this.memory.get(key);
     if (hot !== undefined) {

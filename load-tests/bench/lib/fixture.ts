@@ -16,12 +16,13 @@ export interface Fixture {
   drop(): Promise<void>;
 }
 
-export async function createFixture(): Promise<Fixture> {
+/** `name` tells benchmarks apart: database `<name>_<pid>`, Redis prefix `<name with dashes>:<pid>:`. */
+export async function createFixture(name = "kogi_bench"): Promise<Fixture> {
   // The pid keeps concurrent runs (and a crashed run's leftovers) apart.
   const env = {
-    DATABASE_URL: `mysql://root@127.0.0.1:3306/kogi_bench_${process.pid}`,
+    DATABASE_URL: `mysql://root@127.0.0.1:3306/${name}_${process.pid}`,
     REDIS_URL: "redis://127.0.0.1:6379",
-    REDIS_PREFIX: `kogi-bench:${process.pid}:`,
+    REDIS_PREFIX: `${name.replaceAll("_", "-")}:${process.pid}:`,
     LOG_LEVEL: "silent",
     HOST: "127.0.0.1",
     PORT: "0",
