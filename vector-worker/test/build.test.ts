@@ -1,0 +1,57 @@
+// npm run index:build's library: reads the catalog from MySQL, resumes an interrupted embedding run.
+import { mkdtemp, readdir, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { LocalEmbedder } from "@kogi/shared/embedding/local";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { generateCatalog } from "../../api/src/catalog/generator.js";
+import { createHarness, type Harness } from "../../api/src/testutil/harness.js";
+import { buildIndex } from "../src/build-index.js";
+import { readCurrentVersion, readManifest } from "../src/index-format.js";
+
+describe("index build", () => {
+  let harness: Harness;
+  let dir: string;
+  beforeAll(async () => {
+    harness = await createHarness();
+    await harness.importTerms(generateCatalog({ courses: 2500, seed: 4 }).terms);
+    dir = await mkdtemp(join(tmpdir(), "kogi-build-"));
+  });
+  afterAll(async () => {
+    await harness?.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it("resumes after an interruption, embedding only what was left, and publishes the version", async () => {
+    const embedded: number[] = [];
+    let failAfter = 3;
+    const embedder = (corpus: string[]) => {
+      const idf = LocalEmbedder.learnIdf(corpus);
+      const local = new LocalEmbedder({ dims: 1536, idf });
+      const counting = Object.assign(Object.create(local) as LocalEmbedder, {
+        embed: async (texts: string[]) => {
+          if (failAfter-- === 0) throw new Error("simulated crash while embedding");
+          embedded.push(texts.length);
+          return local.embed(texts);
+        },
+      });
+      return { embedder: counting, idf };
+    };
+    const options = { databaseUrl: harness.config.DATABASE_URL, dir, embedder, batchSize: 500 };
+    await expect(buildIndex(options)).rejects.toThrow(/simulated crash/);
+    expect(embedded).toEqual([500, 500, 500]);
+    expect(await readCurrentVersion(dir)).toBeUndefined();
+    expect((await readdir(dir)).some((name) => name.startsWith(".staging-"))).toBe(true);
+
+    failAfter = Number.POSITIVE_INFINITY;
+    const manifest = await buildIndex(options);
+    // The two missing batches, then the 200 calibration titles; the first 1500 rows were not redone.
+    expect(embedded).toEqual([500, 500, 500, 500, 500, 200]);
+    expect(manifest.count).toBe(2500);
+    expect(manifest.nlist).toBeGreaterThan(0);
+    expect(manifest.catalogVersion).toBe(harness.services.catalogVersion.current);
+    expect(await readCurrentVersion(dir)).toBe(manifest.version);
+    expect((await readManifest(join(dir, manifest.version))).checksum).toBe(manifest.checksum);
+    expect((await readdir(dir)).some((name) => name.startsWith(".staging-"))).toBe(false);
+  });
+});
