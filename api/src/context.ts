@@ -41,5 +41,7 @@ export interface HonoEnv {
     requestId: string;
     timings: { name: string; ms: number; desc?: string }[];
     cacheStatus?: string;
+    /** Set by a handler whose answer may be replayed for byte-identical requests. */
+    replayableBody?: string;
   };
 }

@@ -1,8 +1,7 @@
 // Loads an index version ONCE into SharedArrayBuffers that every search thread reads in place,
 // checks it against the configured embedder, and swaps versions atomically.
-import { open, readFile } from "node:fs/promises";
+import { open } from "node:fs/promises";
 import { join } from "node:path";
-import type { IdfTable } from "@kogi/shared/embedding/local";
 import { checksumOf, FILES, type Manifest, readCurrentVersion, readManifest } from "./index-format.js";
 
 /** Everything a search thread needs, as plain data: SharedArrayBuffers are shared, not copied, by postMessage. */
@@ -18,7 +17,11 @@ export interface SharedIndex {
   /** Course id -> row (-1 when absent), for turning allowed ids into rows without a per-thread map. */
   rowOfId: SharedArrayBuffer;
   centroids: SharedArrayBuffer | null;
-  idf: IdfTable | null;
+  /**
+   * The local embedder's IDF table as UTF-8 JSON in shared memory: a plain object here would be
+   * structured-cloned into every task (measured: 200 us per postMessage instead of 21 us on UIUC).
+   */
+  idf: SharedArrayBuffer | null;
 }
 
 export interface LoadedIndex {
@@ -91,9 +94,7 @@ export async function loadIndexVersion(
   if (sum !== manifest.checksum)
     throw new IndexMismatchError(`index ${version}: checksum mismatch (corrupt files?)`);
   const centroids = manifest.nlist > 0 ? await readShared(join(folder, FILES.centroids)) : null;
-  const idf = await readOptional(
-    async () => JSON.parse(await readFile(join(folder, FILES.idf), "utf8")) as IdfTable,
-  );
+  const idf = await readOptional(() => readShared(join(folder, FILES.idf)));
 
   const idView = new Int32Array(ids);
   let maxId = 0;

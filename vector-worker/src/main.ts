@@ -59,7 +59,8 @@ async function shutdown(signal: string) {
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));
   server.closeIdleConnections();
   await closed;
-  await pool.destroy();
+  // close() lets queued and running searches finish; destroy() killed threads inside faiss calls (SIGABRT).
+  await pool.close();
   process.exit(0);
 }
 process.on("SIGTERM", () => void shutdown("SIGTERM"));

@@ -36,7 +36,21 @@ interface ThreadIndex {
   lists: Uint32Array;
   rowOfId: Int32Array;
   centroids: ReturnType<typeof faiss.Index.fromBuffer> | null;
-  embedder: LocalEmbedder | null;
+  /** Built on the first text query only: most queries arrive as vectors. */
+  embedder: LocalEmbedder | null | undefined;
+}
+
+function embedderOf(view: ThreadIndex): LocalEmbedder | null {
+  if (view.embedder === undefined) {
+    const idf = view.shared.idf;
+    view.embedder = idf
+      ? new LocalEmbedder({
+          dims: view.shared.dims,
+          idf: JSON.parse(new TextDecoder().decode(new Uint8Array(idf).slice())),
+        })
+      : null;
+  }
+  return view.embedder;
 }
 
 // Views over the shared buffers plus this thread's small faiss centroid index, per version. Two
@@ -54,7 +68,7 @@ function viewsOf(shared: SharedIndex): ThreadIndex {
     rowOfId: new Int32Array(shared.rowOfId),
     // fromBuffer copies, but only the centroids (nlist x dims), never the vectors.
     centroids: shared.centroids ? faiss.Index.fromBuffer(Buffer.from(shared.centroids)) : null,
-    embedder: shared.idf ? new LocalEmbedder({ dims: shared.dims, idf: shared.idf }) : null,
+    embedder: undefined,
   };
   views.set(shared.version, view);
   if (views.size > 2) views.delete(views.keys().next().value as string);
@@ -78,7 +92,7 @@ export interface EmbedTask {
 
 export default function run(task: SearchTask | EmbedTask): SearchOutput | Float32Array[] {
   if ("embedOnly" in task) {
-    const embedder = viewsOf(task.index).embedder;
+    const embedder = embedderOf(viewsOf(task.index));
     if (!embedder) throw new Error("this index has no local embedder");
     return task.embedOnly.map((text) => embedder.embedOne(text));
   }
@@ -88,7 +102,7 @@ export default function run(task: SearchTask | EmbedTask): SearchOutput | Float3
 export function search(task: SearchTask): SearchOutput {
   const view = viewsOf(task.index);
   const { dims, count, nlist, nprobe } = task.index;
-  const query = task.vector ?? view.embedder?.embedOne(task.text ?? "");
+  const query = task.vector ?? embedderOf(view)?.embedOne(task.text ?? "");
   if (!query) throw new Error("no query vector and no local embedder for text");
   const rows = task.allowed ? allowedRows(view, task.allowed) : undefined;
   const k = Math.min(task.k, rows ? rows.length : count);

@@ -19,6 +19,16 @@ export class TieredCache {
     private readonly onLookup: (result: CacheResult) => void = () => {},
   ) {}
 
+  /** The in-process tier alone, synchronously: for fast paths that must not await anything. */
+  peek(key: string): string | undefined {
+    return this.memory.get(key);
+  }
+
+  /** Stores in the in-process tier only (values derivable from a shared entry, e.g. byte-exact aliases). */
+  remember(key: string, value: string): void {
+    this.memory.set(key, value, this.ttlSeconds);
+  }
+
   async getOrCompute(key: string, compute: () => Promise<string>): Promise<Cached> {
     const hot = this.memory.get(key);
     if (hot !== undefined) {
