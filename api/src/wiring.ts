@@ -61,7 +61,9 @@ export async function createServices(config: Config, logger: Logger) {
   );
   let accepting = true;
   const vector = new HttpVectorClient(config.VECTOR_URL, config.VECTOR_TIMEOUT_MS);
-  const { llm, upstreams } = createLanguageModels(config, redis, vector, logger);
+  const budgetRedis = createRedis(config.REDIS_URL, { budget: true });
+  budgetRedis.on("error", () => {}); // the toolkit reports budget errors through onRedisError
+  const { llm, upstreams } = createLanguageModels(config, budgetRedis, vector, logger);
   registerUpstreamMetrics(metrics.registry, upstreams);
 
   const refreshGauges = () => {
@@ -135,6 +137,7 @@ export async function createServices(config: Config, logger: Logger) {
       redis.disconnect();
       await vector.close();
       await Promise.all(upstreams.map((u) => u.close()));
+      budgetRedis.disconnect();
       await pool.end();
     },
   };

@@ -3,8 +3,20 @@ import { Redis } from "ioredis";
 
 export type { Redis };
 
-/** `subscriber`: a pub/sub connection whose commands wait for Redis to (re)appear instead of failing. */
-export function createRedis(url: string, options: { subscriber?: boolean } = {}): Redis {
+/**
+ * `subscriber`: a pub/sub connection whose commands wait for Redis to (re)appear instead of failing.
+ * `budget`: the upstream limiter's connection; no command timeout of its own, because the limiter
+ * bounds each acquisition itself and gives back leases whose reply arrives late (a shorter client
+ * timeout leaked them under event-loop lag, measured in bench:answer).
+ */
+export function createRedis(url: string, options: { subscriber?: boolean; budget?: boolean } = {}): Redis {
+  if (options.budget)
+    return new Redis(url, {
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+      connectTimeout: 1_000,
+      retryStrategy: (attempt) => Math.min(attempt * 200, 2_000),
+    });
   if (options.subscriber)
     return new Redis(url, {
       maxRetriesPerRequest: null,

@@ -86,17 +86,25 @@ export class HttpVectorClient implements VectorSearch {
 
   async #post(path: string, body: unknown, signal?: AbortSignal): Promise<unknown> {
     const timeout = AbortSignal.timeout(this.timeoutMs);
-    const response = await this.#pool.request({
-      method: "POST",
-      path,
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify(body),
-      signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
-    });
-    const text = await response.body.text();
-    if (response.statusCode !== 200)
-      throw new VectorSidecarError(response.statusCode, `vector sidecar ${response.statusCode}: ${text}`);
-    return JSON.parse(text);
+    try {
+      const response = await this.#pool.request({
+        method: "POST",
+        path,
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(body),
+        signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
+      });
+      const text = await response.body.text();
+      if (response.statusCode !== 200)
+        throw new VectorSidecarError(response.statusCode, `vector sidecar ${response.statusCode}: ${text}`);
+      return JSON.parse(text);
+    } catch (error) {
+      // Our own deadline passing is the sidecar being slow (503 + Retry-After), not an internal error;
+      // a caller's abort stays an abort.
+      if (timeout.aborted && !signal?.aborted)
+        throw new VectorSidecarError(504, `vector sidecar did not answer within ${this.timeoutMs} ms`);
+      throw error;
+    }
   }
 
   async ready(): Promise<ReadinessCheck> {
