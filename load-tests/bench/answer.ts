@@ -36,6 +36,7 @@ import {
   type Stack,
 } from "./lib/answer-scenarios.js";
 import { type BuiltIndex, buildVectorIndex, courseTitles } from "./lib/answer-setup.js";
+import { cleanUp, cleanups, logger, seconds } from "./lib/cleanup.js";
 import { createFixture, type Fixture, importCatalog } from "./lib/fixture.js";
 import { writeJson } from "./lib/report.js";
 import { startSidecar } from "./lib/vector-sidecar.js";
@@ -71,22 +72,8 @@ const QUIET_CORES = Number(process.env.BENCH_QUIET_CORES ?? 0.5);
 /** Comma-separated answer scenario names to run (e.g. "1000 clients" for a profile); default all. */
 const ONLY = process.env.BENCH_ANSWER_SCENARIOS?.split(",").map((name) => name.trim());
 
-/** Cleanups run newest first, once, on success, error or a signal alike. */
-const cleanups: (() => Promise<void>)[] = [];
-let cleaning: Promise<void> | undefined;
-function cleanUp(): Promise<void> {
-  cleaning ??= (async () => {
-    for (const step of cleanups.reverse())
-      await step().catch((error: Error) => console.error(`cleanup failed: ${error.message}`));
-  })();
-  return cleaning;
-}
-process.once("SIGINT", () => void cleanUp().finally(() => process.exit(130)));
-process.once("SIGTERM", () => void cleanUp().finally(() => process.exit(143)));
-
-const log = (message: string) => console.error(`[bench:answer] ${message}`);
+const log = logger("bench:answer");
 const round2 = (value: number) => Math.round(value * 100) / 100;
-const seconds = (since: number) => `${((performance.now() - since) / 1000).toFixed(1)} s`;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function otherBenchmarks(): string[] {

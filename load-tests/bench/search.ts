@@ -3,6 +3,7 @@ import { cpus, loadavg, totalmem } from "node:os";
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { missBodies } from "./lib/bodies.js";
+import { cleanUp, cleanups, logger, seconds } from "./lib/cleanup.js";
 import { createFixture, importCatalog, subjectsByTerm } from "./lib/fixture.js";
 import { type ServerChild, startServer } from "./lib/processes.js";
 import { evaluateTargets, markdownTable, targetLines, warnings, writeJson } from "./lib/report.js";
@@ -24,20 +25,7 @@ const API_NODE_ARGS = process.env.BENCH_CPU_PROF
   ? ["--cpu-prof", `--cpu-prof-dir=${resolve(root, "load-tests/bench/results/profiles")}`]
   : [];
 
-/** Cleanups run newest first, once, on success, error or Ctrl-C alike. */
-const cleanups: (() => Promise<void>)[] = [];
-let cleaning: Promise<void> | undefined;
-function cleanUp(): Promise<void> {
-  cleaning ??= (async () => {
-    for (const step of cleanups.reverse())
-      await step().catch((error: Error) => console.error(`cleanup failed: ${error.message}`));
-  })();
-  return cleaning;
-}
-process.once("SIGINT", () => void cleanUp().finally(() => process.exit(130)));
-
-const log = (message: string) => console.error(`[bench] ${message}`);
-const seconds = (since: number) => `${((performance.now() - since) / 1000).toFixed(1)} s`;
+const log = logger("bench");
 
 /** Two real requests: the first fills the cache, the second returns the cached bytes we replay. */
 async function captureCachedResponse(apiUrl: string) {

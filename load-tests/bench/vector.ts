@@ -4,6 +4,7 @@ import { cpus, loadavg, tmpdir, totalmem } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { encodeIds } from "../../vector-worker/src/contracts.js";
+import { cleanUp, cleanups, logger, seconds } from "./lib/cleanup.js";
 import { writeJson } from "./lib/report.js";
 import { flatBaseline } from "./lib/vector-baseline.js";
 import {
@@ -59,21 +60,7 @@ const TOUCH: LoadSettings = { connections: 8, warmupSeconds: 0, durationSeconds:
 const THRESHOLD_SIZES = [500, 1000, 2000, 4000, 8000, 16000, 32000, 64000];
 const THRESHOLD_QUERIES = 40;
 
-/** Cleanups run newest first, once, on success, error or Ctrl-C alike. */
-const cleanups: (() => Promise<void>)[] = [];
-let cleaning: Promise<void> | undefined;
-function cleanUp(): Promise<void> {
-  cleaning ??= (async () => {
-    for (const step of cleanups.reverse())
-      await step().catch((error: Error) => console.error(`cleanup failed: ${error.message}`));
-  })();
-  return cleaning;
-}
-process.once("SIGINT", () => void cleanUp().finally(() => process.exit(130)));
-process.once("SIGTERM", () => void cleanUp().finally(() => process.exit(143)));
-
-const log = (message: string) => console.error(`[bench:vector] ${message}`);
-const seconds = (since: number) => `${((performance.now() - since) / 1000).toFixed(1)} s`;
+const log = logger("bench:vector");
 const round3 = (value: number) => Math.round(value * 1000) / 1000;
 
 interface Catalog {
