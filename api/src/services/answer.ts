@@ -183,6 +183,9 @@ export async function answerQuestion(services: ServiceContext, request: AnswerRe
   ].join("|");
 
   const started = performance.now();
+  // Shed before any Redis lookup or parsing when the rewrite upstream cannot take another call: under
+  // overload a refusal must cost far less than an answer (bench:answer, 1000 clients).
+  if (services.searchCache.peek(key) === undefined) rewriter.refuseEarly();
   let degraded = false;
   const cached = await services.searchCache.getOrCompute(key, async () => {
     const { courses, scores, rewritten, fallback } = await computeAnswer(services, request, ctx, stages);

@@ -82,6 +82,11 @@ export class Limiter {
     return this.#redis?.ready ? this.#lastBackend : "memory";
   }
 
+  /** A normal-priority caller arriving now would be refused (queue full): lets callers shed before doing work. */
+  get saturated(): boolean {
+    return this.#list.size >= this.#options.maxQueue;
+  }
+
   stats() {
     const backend = this.backend;
     const activeGlobal = backend === "redis" ? this.#activeGlobal : undefined;

@@ -15,6 +15,7 @@ import { healthOutcome, retryKind } from "./classify.js";
 import {
   UpstreamAbortedError,
   UpstreamError,
+  UpstreamOverloadedError,
   UpstreamTimeoutError,
   UpstreamUnavailableError,
 } from "./errors.js";
@@ -92,6 +93,15 @@ export class Upstream {
       if (error instanceof UpstreamError && error.upstream === "") error.upstream = this.name;
       throw error;
     }
+  }
+
+  /**
+   * Throws the error a call would end with if it cannot be admitted now (queue full, breaker open), so
+   * a caller can shed load before doing its own work (cache lookups, parsing) for a doomed request.
+   */
+  refuseEarly(): void {
+    if (this.#limiter.saturated)
+      throw new UpstreamOverloadedError(this.name, this.#limiter.retryAfterSeconds(), "queue-full");
   }
 
   stats(): UpstreamStats {

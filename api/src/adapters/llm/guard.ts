@@ -6,6 +6,8 @@ export interface CallGuard {
     fn: (attempt: { signal: AbortSignal; attempt: number }) => Promise<T>,
     options?: CallOptions,
   ): Promise<T>;
+  /** Throws the overload error a call would get now, before the caller spends work on it. */
+  refuseEarly(): void;
 }
 
 export type { CallOptions };

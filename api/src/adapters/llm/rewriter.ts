@@ -9,6 +9,8 @@ export interface Rewriter {
   /** Part of every cache key: a new prompt never reuses answers of the old one. */
   readonly promptVersion: string;
   rewrite(question: string, options?: CallOptions): Promise<string>;
+  /** Throws when a rewrite could not be admitted right now (upstream queue full). */
+  refuseEarly(): void;
 }
 
 export const REWRITE_PROMPT_VERSION = "rewrite-v1";
@@ -24,6 +26,8 @@ export class PassThroughRewriter implements Rewriter {
   async rewrite(question: string): Promise<string> {
     return question;
   }
+
+  refuseEarly(): void {}
 }
 
 export class OpenAIRewriter implements Rewriter {
@@ -46,6 +50,10 @@ export class OpenAIRewriter implements Rewriter {
   }
 
   readonly model: string;
+
+  refuseEarly(): void {
+    this.guard.refuseEarly();
+  }
 
   async rewrite(question: string, options: CallOptions = {}): Promise<string> {
     const completion = await this.guard.call(
