@@ -5,17 +5,19 @@ import { Agent, request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { Redis } from "ioredis";
 import { afterAll, describe, expect, it } from "vitest";
 import { dropDatabase } from "./adapters/mysql/migrate.js";
 import { waitFor } from "./testutil/redis-server.js";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
 const databaseUrl = `mysql://root@127.0.0.1:3306/kogi_test_main_${process.pid}`;
+const redisPrefix = `kogi-test:main-${process.pid}:`;
 
 function startApi(env: Record<string, string>, script = "api/src/main.ts") {
   const child = spawn(`${root}node_modules/.bin/tsx`, [script], {
     cwd: root,
-    env: { ...process.env, LOG_LEVEL: "info", REDIS_PREFIX: `kogi-test:main-${process.pid}:`, ...env },
+    env: { ...process.env, LOG_LEVEL: "info", REDIS_PREFIX: redisPrefix, ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let output = "";
@@ -34,6 +36,10 @@ describe("api entry point", () => {
   afterAll(async () => {
     if (running && running.exitCode === null) running.kill("SIGKILL");
     await dropDatabase(databaseUrl);
+    const redis = new Redis("redis://127.0.0.1:6379", { maxRetriesPerRequest: 1 });
+    const keys = await redis.keys(`${redisPrefix}*`);
+    if (keys.length) await redis.del(...keys);
+    redis.disconnect();
   });
 
   it("refuses to start on a wrong setting and names it", async () => {
