@@ -36,7 +36,7 @@ import {
   type Stack,
 } from "./lib/answer-scenarios.js";
 import { type BuiltIndex, buildVectorIndex, courseTitles } from "./lib/answer-setup.js";
-import { cleanUp, cleanups, logger, seconds } from "./lib/cleanup.js";
+import { cleanups, logger, runBench, seconds } from "./lib/cleanup.js";
 import { createFixture, type Fixture, importCatalog } from "./lib/fixture.js";
 import { writeJson } from "./lib/report.js";
 import { startSidecar } from "./lib/vector-sidecar.js";
@@ -537,11 +537,4 @@ async function main() {
   log(`results written to ${RESULTS_FILE}`);
 }
 
-try {
-  await main();
-} catch (error) {
-  process.exitCode = 1;
-  console.error(error);
-} finally {
-  await cleanUp();
-}
+await runBench(main);

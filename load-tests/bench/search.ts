@@ -3,7 +3,7 @@ import { cpus, loadavg, totalmem } from "node:os";
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { missBodies } from "./lib/bodies.js";
-import { cleanUp, cleanups, logger, seconds } from "./lib/cleanup.js";
+import { cleanups, logger, runBench, seconds } from "./lib/cleanup.js";
 import { createFixture, importCatalog, subjectsByTerm } from "./lib/fixture.js";
 import { type ServerChild, startServer } from "./lib/processes.js";
 import { evaluateTargets, markdownTable, targetLines, warnings, writeJson } from "./lib/report.js";
@@ -144,11 +144,4 @@ async function main() {
   log(`results written to ${RESULTS_FILE}`);
 }
 
-try {
-  await main();
-} catch (error) {
-  process.exitCode = 1;
-  console.error(error);
-} finally {
-  await cleanUp();
-}
+await runBench(main);

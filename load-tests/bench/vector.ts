@@ -4,7 +4,7 @@ import { cpus, loadavg, tmpdir, totalmem } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { encodeIds } from "../../vector-worker/src/contracts.js";
-import { cleanUp, cleanups, logger, seconds } from "./lib/cleanup.js";
+import { cleanups, logger, runBench, seconds } from "./lib/cleanup.js";
 import { writeJson } from "./lib/report.js";
 import { flatBaseline } from "./lib/vector-baseline.js";
 import {
@@ -379,11 +379,4 @@ async function main() {
   log(`results written to ${RESULTS_FILE}`);
 }
 
-try {
-  await main();
-} catch (error) {
-  process.exitCode = 1;
-  console.error(error);
-} finally {
-  await cleanUp();
-}
+await runBench(main);

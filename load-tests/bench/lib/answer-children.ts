@@ -2,10 +2,9 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
 import { openSync, readFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { createInterface } from "node:readline";
 import type { LoadResult, LoadSpec } from "./closed-loop.js";
-import { readMemory, stopChild } from "./processes.js";
+import { freePort, readMemory, stopChild } from "./processes.js";
 
 export interface Child {
   pid: number;
@@ -57,18 +56,6 @@ function nextMessage<T>(child: ChildProcess, type: string, what: string): Promis
     child.on("message", onMessage);
     child.on("exit", onExit);
   });
-}
-
-/** A port the kernel just handed out and released: a tiny race, acceptable on a quiet bench machine. */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, "127.0.0.1");
-  await once(server, "listening");
-  const address = server.address();
-  server.close();
-  await once(server, "close");
-  if (!address || typeof address === "string") throw new Error("could not get a free port");
-  return address.port;
 }
 
 export interface FakeStats {

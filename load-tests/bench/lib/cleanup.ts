@@ -17,3 +17,15 @@ process.once("SIGTERM", () => void cleanUp().finally(() => process.exit(143)));
 
 export const logger = (tag: string) => (message: string) => console.error(`[${tag}] ${message}`);
 export const seconds = (since: number) => `${((performance.now() - since) / 1000).toFixed(1)} s`;
+
+/** Runs a benchmark's main, reports a failure through the exit code, and always cleans up. */
+export async function runBench(main: () => Promise<void>): Promise<void> {
+  try {
+    await main();
+  } catch (error) {
+    process.exitCode = 1;
+    console.error(error);
+  } finally {
+    await cleanUp();
+  }
+}

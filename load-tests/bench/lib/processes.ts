@@ -1,7 +1,9 @@
 // Parent side of the server children: spawn under tsx, wait for the port line, stop by PID, read RSS.
+
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
 import { readFileSync } from "node:fs";
+import { createServer } from "node:net";
 import { createInterface } from "node:readline";
 
 export interface ServerChild {
@@ -81,4 +83,16 @@ export function readMemory(pid: number): { rssMb: number; peakMb: number } | und
   } catch {
     return undefined;
   }
+}
+
+/** A port the kernel just handed out and released: a tiny race, acceptable on a quiet bench machine. */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  const address = server.address();
+  server.close();
+  await once(server, "close");
+  if (!address || typeof address === "string") throw new Error("could not get a free port");
+  return address.port;
 }

@@ -1,9 +1,7 @@
 // Parent side of the vector sidecar child: spawn on a free loopback port, wait for /ready, read /stats, /metrics and per-thread CPU, stop by PID.
 import { type ChildProcess, spawn } from "node:child_process";
-import { once } from "node:events";
 import { readdirSync, readFileSync } from "node:fs";
-import { createServer } from "node:net";
-import { readMemory, stopChild } from "./processes.js";
+import { freePort, readMemory, stopChild } from "./processes.js";
 
 export interface SidecarStats {
   threads: number;
@@ -36,18 +34,6 @@ export interface SidecarChild {
   /** Peak resident memory in MiB from /proc (VmHWM), undefined off Linux. */
   peakMb(): number | undefined;
   stop(): Promise<void>;
-}
-
-/** A port the kernel just handed out and released: a tiny race, acceptable on a quiet bench machine. */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, "127.0.0.1");
-  await once(server, "listening");
-  const address = server.address();
-  server.close();
-  await once(server, "close");
-  if (!address || typeof address === "string") throw new Error("could not get a free port");
-  return address.port;
 }
 
 async function waitReady(url: string, child: ChildProcess, timeoutMs: number): Promise<void> {
