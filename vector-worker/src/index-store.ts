@@ -1,8 +1,9 @@
 // Loads an index version ONCE into SharedArrayBuffers that every search thread reads in place,
 // checks it against the configured embedder, and swaps versions atomically.
-import { open } from "node:fs/promises";
+import { open, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { checksumOf, FILES, type Manifest, readCurrentVersion, readManifest } from "./index-format.js";
+import { createIndexMemory } from "./simd/kernel.js";
 
 /** Everything a search thread needs, as plain data: SharedArrayBuffers are shared, not copied, by postMessage. */
 export interface SharedIndex {
@@ -11,7 +12,10 @@ export interface SharedIndex {
   count: number;
   nlist: number;
   nprobe: number;
+  /** The count x dims matrix at offset 0 (the WebAssembly memory's buffer when there is one). */
   vectors: SharedArrayBuffer;
+  /** Shared memory holding the matrix for the SIMD kernel; null: the plain-JS kernel scans `vectors`. */
+  memory: WebAssembly.Memory | null;
   ids: SharedArrayBuffer;
   lists: SharedArrayBuffer;
   /** Course id -> row (-1 when absent), for turning allowed ids into rows without a per-thread map. */
@@ -38,12 +42,15 @@ export interface ExpectedEmbedder {
 
 export class IndexMismatchError extends Error {}
 
-async function readShared(path: string): Promise<SharedArrayBuffer> {
+/** Reads a whole file into a new SharedArrayBuffer, or into the start of `into` when given. */
+async function readShared(path: string, into?: SharedArrayBuffer): Promise<SharedArrayBuffer> {
   const file = await open(path, "r");
   try {
     const { size } = await file.stat();
-    const buffer = new SharedArrayBuffer(size);
-    const view = new Uint8Array(buffer);
+    if (into && into.byteLength < size)
+      throw new IndexMismatchError(`${path}: larger than the manifest says`);
+    const buffer = into ?? new SharedArrayBuffer(size);
+    const view = new Uint8Array(buffer, 0, size);
     let offset = 0;
     while (offset < size) {
       const { bytesRead } = await file.read(view, offset, size - offset, offset);
@@ -83,14 +90,22 @@ export async function loadIndexVersion(
       `index ${version} was built with ${problems.join(", ")}; rebuild it or fix the config`,
     );
 
+  const matrixBytes = manifest.count * manifest.dims * 4;
+  const memory = createIndexMemory(manifest.count, manifest.dims);
+  const vectorsFile = join(folder, FILES.vectors);
   const [vectors, ids, lists] = await Promise.all([
-    readShared(join(folder, FILES.vectors)),
+    readShared(vectorsFile, memory?.buffer as SharedArrayBuffer | undefined),
     readShared(join(folder, FILES.ids)),
     readShared(join(folder, FILES.lists)),
   ]);
-  if (vectors.byteLength !== manifest.count * manifest.dims * 4 || ids.byteLength !== manifest.count * 4)
+  const { size: vectorsSize } = await stat(vectorsFile);
+  if (vectorsSize !== matrixBytes || ids.byteLength !== manifest.count * 4)
     throw new IndexMismatchError(`index ${version}: file sizes do not match the manifest`);
-  const sum = checksumOf([new Uint8Array(vectors), new Uint8Array(ids), new Uint8Array(lists)]);
+  const sum = checksumOf([
+    new Uint8Array(vectors, 0, matrixBytes),
+    new Uint8Array(ids),
+    new Uint8Array(lists),
+  ]);
   if (sum !== manifest.checksum)
     throw new IndexMismatchError(`index ${version}: checksum mismatch (corrupt files?)`);
   const centroids = manifest.nlist > 0 ? await readShared(join(folder, FILES.centroids)) : null;
@@ -114,6 +129,7 @@ export async function loadIndexVersion(
       nlist: manifest.nlist,
       nprobe: manifest.nprobe,
       vectors,
+      memory,
       ids,
       lists,
       rowOfId: rowOfIdBuffer,

@@ -69,6 +69,17 @@ function decodeIds(request: { ids?: number[]; idsBase64?: string }): Int32Array 
   return new Int32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length));
 }
 
+function decodeVector(request: { vector?: number[]; vectorBase64?: string }): Float32Array | undefined {
+  if (request.vector) return Float32Array.from(request.vector);
+  if (request.vectorBase64 === undefined) return undefined;
+  const bytes = Buffer.from(request.vectorBase64, "base64");
+  if (bytes.length % 4 !== 0)
+    throw new ProblemError(400, "validation_failed", "Invalid body: vectorBase64", [
+      { field: "vectorBase64", message: "must be base64 of little-endian float32 values" },
+    ]);
+  return new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length));
+}
+
 export function createSidecarApp(deps: SidecarDeps) {
   const { store, pool, logger } = deps;
   const metrics = createMetrics(pool);
@@ -82,14 +93,16 @@ export function createSidecarApp(deps: SidecarDeps) {
     if (!parsed.success) throw validationProblem(parsed.error, "body");
     const request = parsed.data;
     const { dims } = index.manifest;
-    if (request.vector) {
-      if (request.vector.length !== dims)
-        throw new ProblemError(400, "validation_failed", "Invalid body: vector", [
-          { field: "vector", message: `must have ${dims} numbers, got ${request.vector.length}` },
+    const given = decodeVector(request);
+    if (given) {
+      const field = request.vector ? "vector" : "vectorBase64";
+      if (given.length !== dims)
+        throw new ProblemError(400, "validation_failed", `Invalid body: ${field}`, [
+          { field, message: `must have ${dims} numbers, got ${given.length}` },
         ]);
-      if (!request.vector.every(Number.isFinite))
-        throw new ProblemError(400, "validation_failed", "Invalid body: vector", [
-          { field: "vector", message: "must hold finite numbers" },
+      if (!given.every(Number.isFinite))
+        throw new ProblemError(400, "validation_failed", `Invalid body: ${field}`, [
+          { field, message: "must hold finite numbers" },
         ]);
     }
     const allowed = decodeIds(request);
@@ -105,7 +118,7 @@ export function createSidecarApp(deps: SidecarDeps) {
           },
         ]);
     }
-    let vector: Float32Array | undefined = request.vector ? Float32Array.from(request.vector) : undefined;
+    let vector = given;
     if (!vector && deps.remoteEmbedder) [vector] = await deps.remoteEmbedder.embed([request.text ?? ""]);
     if (vector) {
       let norm = 0;

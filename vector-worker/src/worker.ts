@@ -4,6 +4,7 @@ import { LocalEmbedder } from "@kogi/shared/embedding/local";
 import type { SharedIndex } from "./index-store.js";
 import { planSearch, type Strategy } from "./planner.js";
 import { scanRange, scanRows, TopK } from "./search-kernel.js";
+import { WasmScanner } from "./simd/kernel.js";
 
 const require = createRequire(import.meta.url);
 const faiss = require("faiss-node") as typeof import("faiss-node");
@@ -36,6 +37,8 @@ interface ThreadIndex {
   lists: Uint32Array;
   rowOfId: Int32Array;
   centroids: ReturnType<typeof faiss.Index.fromBuffer> | null;
+  /** This thread's SIMD scanner; null: the plain-JS kernel (no WebAssembly memory, or no slot left). */
+  scanner: WasmScanner | null;
   /** Built on the first text query only: most queries arrive as vectors. */
   embedder: LocalEmbedder | null | undefined;
 }
@@ -62,12 +65,13 @@ function viewsOf(shared: SharedIndex): ThreadIndex {
   if (view) return view;
   view = {
     shared,
-    vectors: new Float32Array(shared.vectors),
+    vectors: new Float32Array(shared.vectors, 0, shared.count * shared.dims),
     ids: new Int32Array(shared.ids),
     lists: new Uint32Array(shared.lists),
     rowOfId: new Int32Array(shared.rowOfId),
     // fromBuffer copies, but only the centroids (nlist x dims), never the vectors.
     centroids: shared.centroids ? faiss.Index.fromBuffer(Buffer.from(shared.centroids)) : null,
+    scanner: shared.memory ? WasmScanner.claim(shared.memory, shared.count, shared.dims) : null,
     embedder: undefined,
   };
   views.set(shared.version, view);
@@ -83,6 +87,25 @@ function allowedRows(view: ThreadIndex, allowed: Int32Array): Int32Array {
     if (row >= 0) rows[n++] = row;
   }
   return rows.subarray(0, n);
+}
+
+interface Scanner {
+  scanRange(from: number, to: number, top: TopK, allowed?: Uint8Array): number;
+  scanRows(rows: Int32Array, top: TopK): void;
+}
+
+/** The SIMD kernel when this thread has one, else the plain-JS kernel: same results (test-checked). */
+function scannerFor(view: ThreadIndex, query: Float32Array): Scanner {
+  if (view.scanner) {
+    view.scanner.setQuery(query);
+    return view.scanner;
+  }
+  const { vectors } = view;
+  const { dims } = view.shared;
+  return {
+    scanRange: (from, to, top, allowed) => scanRange(vectors, dims, query, from, to, top, allowed),
+    scanRows: (rows, top) => scanRows(vectors, dims, query, rows, top),
+  };
 }
 
 export interface EmbedTask {
@@ -101,7 +124,7 @@ export default function run(task: SearchTask | EmbedTask): SearchOutput | Float3
 
 export function search(task: SearchTask): SearchOutput {
   const view = viewsOf(task.index);
-  const { dims, count, nlist, nprobe } = task.index;
+  const { count, nlist, nprobe } = task.index;
   const query = task.vector ?? embedderOf(view)?.embedOne(task.text ?? "");
   if (!query) throw new Error("no query vector and no local embedder for text");
   const rows = task.allowed ? allowedRows(view, task.allowed) : undefined;
@@ -114,6 +137,7 @@ export function search(task: SearchTask): SearchOutput {
     allowed: rows?.length,
     exactThreshold: task.exactThreshold,
   });
+  const scanner = scannerFor(view, query);
   let top = new TopK(Math.max(k, 1));
   let scanned = 0;
   let fellBack = false;
@@ -127,15 +151,7 @@ export function search(task: SearchTask): SearchOutput {
     const { labels } = view.centroids.search(Array.from(query), plan.nprobe);
     for (const list of labels) {
       if (list < 0) continue;
-      scanned += scanRange(
-        view.vectors,
-        dims,
-        query,
-        view.lists[list] as number,
-        view.lists[list + 1] as number,
-        top,
-        bitmap,
-      );
+      scanned += scanner.scanRange(view.lists[list] as number, view.lists[list + 1] as number, top, bitmap);
     }
     if (top.size < k) {
       fellBack = true;
@@ -144,9 +160,9 @@ export function search(task: SearchTask): SearchOutput {
   }
   if (k > 0 && (plan.strategy === "exact" || fellBack)) {
     if (rows) {
-      scanRows(view.vectors, dims, query, rows, top);
+      scanner.scanRows(rows, top);
       scanned += rows.length;
-    } else scanned += scanRange(view.vectors, dims, query, 0, count, top);
+    } else scanned += scanner.scanRange(0, count, top);
   }
 
   const n = k > 0 ? top.size : 0;

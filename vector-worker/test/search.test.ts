@@ -81,6 +81,17 @@ describe("vector search", () => {
     expect(compact.body.results).toEqual(json.body.results);
   });
 
+  it("accepts the compact vector form with the same answer as the JSON array", async () => {
+    const query = queries[2] as Float32Array;
+    const json = await sidecar.search({ vector: Array.from(query), k: 9 });
+    const compact = await sidecar.search({
+      vectorBase64: Buffer.from(query.buffer).toString("base64"),
+      k: 9,
+    });
+    expect(compact.status).toBe(200);
+    expect(compact.body.results).toEqual(json.body.results);
+  });
+
   it("returns fewer results when fewer ids are allowed than k", async () => {
     const { body } = await sidecar.search({
       vector: Array.from(queries[1] as Float32Array),

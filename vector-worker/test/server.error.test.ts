@@ -10,12 +10,17 @@ describe("sidecar input errors and backpressure", () => {
   afterAll(async () => sidecar?.close());
 
   const vector = () => Array.from({ length: 1536 }, (_, i) => (i % 7) / 7);
+  const floats = (values: number[]) => Buffer.from(Float32Array.from(values).buffer).toString("base64");
   const cases: [string, Record<string, unknown>][] = [
     ["vector", { vector: [1, 2, 3], k: 5 }],
     ["vector", { vector: [...vector().slice(1), "NaN"], k: 5 }],
     ["vector", { vector: [...vector().slice(1), null], k: 5 }],
     ["vector", { k: 5 }],
     ["vector", { vector: vector(), text: "both", k: 5 }],
+    ["vector", { vectorBase64: floats(vector()), text: "both", k: 5 }],
+    ["vectorBase64", { vectorBase64: floats([1, 2, 3]), k: 5 }],
+    ["vectorBase64", { vectorBase64: floats([...vector().slice(1), Number.NaN]), k: 5 }],
+    ["vectorBase64", { vectorBase64: "AAA", k: 5 }],
     ["k", { text: "x", k: 0 }],
     ["k", { text: "x", k: 101 }],
     ["k", { text: "x", k: 2.5 }],

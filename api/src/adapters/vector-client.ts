@@ -3,7 +3,8 @@ import { Pool } from "undici";
 import type { ReadinessCheck } from "../context.js";
 
 export interface VectorQuery {
-  vector?: number[];
+  /** Sent as base64 float32: a 1536-number JSON array cost the api ~30 KB of string per search. */
+  vector?: Float32Array;
   text?: string;
   k: number;
   /** Allowed course ids; sent in the compact base64 form when long. */
@@ -66,12 +67,16 @@ export class HttpVectorClient implements VectorSearch {
   }
 
   async search(query: VectorQuery, signal?: AbortSignal): Promise<VectorAnswer> {
-    const { ids, ...rest } = query;
+    const { ids, vector, ...rest } = query;
     // Above ~100 ids the base64 form is smaller and ~20x cheaper for the sidecar to parse.
-    const body =
-      ids && ids.length > 100
-        ? { ...rest, idsBase64: Buffer.from(Int32Array.from(ids).buffer).toString("base64") }
-        : query;
+    const body = {
+      ...rest,
+      ...(vector && { vectorBase64: encodeVector(vector) }),
+      ...(ids &&
+        (ids.length > 100
+          ? { idsBase64: Buffer.from(Int32Array.from(ids).buffer).toString("base64") }
+          : { ids })),
+    };
     return (await this.#post("/v1/search", body, signal)) as VectorAnswer;
   }
 

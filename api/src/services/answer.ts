@@ -140,10 +140,7 @@ async function computeAnswer(
   let ranked: { id: number; score: number }[];
   if (vector) {
     const started = performance.now();
-    const answer = await services.vector.search(
-      { vector: Array.from(vector), k: request.k, ids: allowed },
-      ctx.signal,
-    );
+    const answer = await services.vector.search({ vector, k: request.k, ids: allowed }, ctx.signal);
     stages.push({ name: "vector", ms: performance.now() - started, cached: false });
     ranked = answer.results;
   } else {
