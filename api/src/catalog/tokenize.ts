@@ -8,6 +8,11 @@ const MAX_TOKEN = 64;
 export function tokenize(text: string): string[] {
   const tokens: string[] = [];
   for (const [word] of text.normalize("NFKC").toLowerCase().matchAll(WORD)) {
+    // Most words hold no CJK at all: one test instead of one per character.
+    if (!CJK.test(word)) {
+      tokens.push(word.slice(0, MAX_TOKEN));
+      continue;
+    }
     let latin = "";
     const flushLatin = () => {
       if (latin) tokens.push(latin.slice(0, MAX_TOKEN));

@@ -71,6 +71,21 @@ describe("POST /v1/answer with an OpenAI-compatible upstream", () => {
     expect(fake.stats().chat.total).toBe(3);
   });
 
+  it("retries a dropped connection and succeeds; falls back when every attempt is dropped", async () => {
+    fake.setBehavior({ chat: { sequence: ["drop", "ok"] } });
+    const retried = await ask();
+    expect(retried.response.status).toBe(200);
+    expect(retried.body.query.fallback).toEqual([]);
+    expect(fake.stats().chat.total).toBe(2);
+
+    fake.setBehavior({ chat: { sequence: ["drop", "drop", "drop"] } });
+    const question = "a question whose upstream connection always drops";
+    const dropped = await harness.answer({ question });
+    expect(dropped.response.status).toBe(200);
+    expect(dropped.body.query).toMatchObject({ rewritten: question, fallback: ["rewrite"] });
+    expect(fake.stats().chat.total).toBe(5);
+  });
+
   it("never retries another 4xx, and says the upstream refused", async () => {
     fake.setBehavior({ chat: { sequence: [400] } });
     const { response, body } = await ask();
