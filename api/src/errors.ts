@@ -6,6 +6,7 @@ import {
   UpstreamOverloadedError,
   UpstreamTimeoutError,
   UpstreamUnavailableError,
+  withoutStack,
 } from "@kogi/shared/outbound/errors";
 import { ProblemError, TITLES } from "@kogi/shared/problem";
 import { VectorSidecarError } from "./adapters/vector-client.js";
@@ -52,12 +53,15 @@ export function errorResponses(...statuses: number[]) {
 export function upstreamProblem(error: unknown): ProblemError | undefined {
   const retry = (seconds: number) => ({ "Retry-After": String(Math.max(1, Math.ceil(seconds))) });
   if (error instanceof UpstreamOverloadedError)
-    return new ProblemError(
-      503,
-      "upstream_overloaded",
-      `${error.upstream} is at capacity; retry later`,
-      undefined,
-      retry(error.retryAfterSeconds),
+    return withoutStack(
+      () =>
+        new ProblemError(
+          503,
+          "upstream_overloaded",
+          `${error.upstream} is at capacity; retry later`,
+          undefined,
+          retry(error.retryAfterSeconds),
+        ),
     );
   if (error instanceof UpstreamUnavailableError)
     return new ProblemError(

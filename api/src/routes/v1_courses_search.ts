@@ -1,8 +1,6 @@
 // POST /v1/courses/search: structured catalog search with cursor pagination and calendar marks.
 import { createRoute } from "@hono/zod-openapi";
-import type { MiddlewareHandler } from "hono";
 import type { App } from "../app.js";
-import type { HonoEnv } from "../context.js";
 import { searchRequestSchema, searchResponseSchema } from "../contracts/search.js";
 import { errorResponses } from "../errors.js";
 import { searchCourses } from "../services/search-courses.js";

@@ -13,6 +13,7 @@ import {
   UpstreamOverloadedError,
   UpstreamTimeoutError,
   UpstreamUnavailableError,
+  withoutStack,
 } from "./errors.js";
 import { MemoryBudget } from "./memory-budget.js";
 import type { Backend, Priority, ResolvedOptions } from "./options.js";
@@ -179,7 +180,9 @@ export class Limiter {
     if (signal?.aborted) return Promise.reject(new UpstreamAbortedError(name, signal.reason));
     if (this.#list.size >= maxQueue) {
       this.counters.queueFull++;
-      const overloaded = new UpstreamOverloadedError(name, this.retryAfterSeconds(), "queue-full");
+      const overloaded = withoutStack(
+        () => new UpstreamOverloadedError(name, this.retryAfterSeconds(), "queue-full"),
+      );
       // A full line still admits a higher priority: the newest waiter of the lowest priority below it goes.
       const shed = this.#list.newestBelow(priority);
       if (!shed) return Promise.reject(overloaded);
@@ -207,7 +210,11 @@ export class Limiter {
       const giveUp = timer(Math.min(maxQueueWaitMs, untilDeadline), () => {
         if (untilDeadline <= maxQueueWaitMs) {
           if (waiter.fail(new UpstreamTimeoutError(name, "deadline"))) this.counters.timeouts++;
-        } else if (waiter.fail(new UpstreamOverloadedError(name, this.retryAfterSeconds(), "queue-wait"))) {
+        } else if (
+          waiter.fail(
+            withoutStack(() => new UpstreamOverloadedError(name, this.retryAfterSeconds(), "queue-wait")),
+          )
+        ) {
           this.counters.queueWait++;
         }
       });

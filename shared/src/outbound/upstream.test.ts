@@ -17,6 +17,7 @@ import {
   registerUpstreamMetrics,
   Upstream,
   UpstreamAbortedError,
+  UpstreamConnectionError,
   UpstreamHttpError,
   UpstreamTimeoutError,
   UpstreamUnavailableError,
@@ -68,12 +69,15 @@ describe("retries", () => {
     expect(target.stats()).toMatchObject({ retries: 1, succeeded: 1, active: 0, backend: "redis" });
   });
 
-  it("retries connection errors, and gives up after maxAttempts with the last error", async () => {
+  it("retries connection errors, and gives up after maxAttempts with an UpstreamConnectionError", async () => {
     const target = upstream({ retry: { maxAttempts: 3, initialDelayMs: 5, maxDelayMs: 20 } });
     const refused = Object.assign(new Error("connect ECONNREFUSED"), { code: "ECONNREFUSED" });
     const fetchFailed = new TypeError("fetch failed", { cause: refused });
     const { fn, attempts } = script(fetchFailed);
-    await expect(target.call(fn)).rejects.toBe(fetchFailed);
+    const error = await target.call(fn).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(UpstreamConnectionError);
+    expect((error as UpstreamConnectionError).cause).toBe(fetchFailed);
+    expect((error as UpstreamConnectionError).upstream).toBe(target.name);
     expect(attempts).toHaveLength(3);
   });
 

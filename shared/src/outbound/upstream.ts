@@ -11,13 +11,15 @@
 import { ExponentialBackoff, type IBackoff } from "cockatiel";
 import { type AttemptFn, runAttempt } from "./attempt.js";
 import { Breaker } from "./breaker.js";
-import { healthOutcome, retryKind } from "./classify.js";
+import { healthOutcome, isConnectionError, retryKind } from "./classify.js";
 import {
   UpstreamAbortedError,
+  UpstreamConnectionError,
   UpstreamError,
   UpstreamOverloadedError,
   UpstreamTimeoutError,
   UpstreamUnavailableError,
+  withoutStack,
 } from "./errors.js";
 import { type AcquireRequest, Limiter } from "./limiter.js";
 import {
@@ -91,6 +93,16 @@ export class Upstream {
       this.#breaker.record(ticket, ran.attempted ? healthOutcome(ran.error) : "none");
       this.#counts.failed++;
       if (error instanceof UpstreamError && error.upstream === "") error.upstream = this.name;
+      // A network failure that outlived its retries is the upstream's failure, whatever the client library
+      // called it: callers see one toolkit error they can fall back on.
+      if (!(error instanceof UpstreamError) && isConnectionError(error))
+        throw new UpstreamConnectionError(
+          this.name,
+          `${this.name} could not be reached: ${(error as Error).message}`,
+          {
+            cause: error,
+          },
+        );
       throw error;
     }
   }
@@ -101,7 +113,9 @@ export class Upstream {
    */
   refuseEarly(): void {
     if (this.#limiter.saturated)
-      throw new UpstreamOverloadedError(this.name, this.#limiter.retryAfterSeconds(), "queue-full");
+      throw withoutStack(
+        () => new UpstreamOverloadedError(this.name, this.#limiter.retryAfterSeconds(), "queue-full"),
+      );
   }
 
   stats(): UpstreamStats {
