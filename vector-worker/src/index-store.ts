@@ -1,7 +1,8 @@
-// Loads an index version ONCE into SharedArrayBuffers that every search thread reads in place,
-// checks it against the configured embedder, and swaps versions atomically.
-import { open, stat } from "node:fs/promises";
+// Loads an index version ONCE into shared memory that every search thread reads in place (each
+// distinct vector once), checks it against the configured embedder, and swaps versions atomically.
+import { open } from "node:fs/promises";
 import { join } from "node:path";
+import { distinctRows } from "./dedupe.js";
 import { checksumOf, FILES, type Manifest, readCurrentVersion, readManifest } from "./index-format.js";
 import { createIndexMemory } from "./simd/kernel.js";
 
@@ -9,14 +10,21 @@ import { createIndexMemory } from "./simd/kernel.js";
 export interface SharedIndex {
   version: string;
   dims: number;
-  count: number;
+  /** Distinct vectors (rows of the matrix); courses with identical vectors share one (see dedupe.ts). */
+  rows: number;
+  /** Courses in the index. */
+  courses: number;
   nlist: number;
   nprobe: number;
-  /** The count x dims matrix at offset 0 (the WebAssembly memory's buffer when there is one). */
+  /** The rows x dims matrix at offset 0 (the WebAssembly memory's buffer when there is one). */
   vectors: SharedArrayBuffer;
   /** Shared memory holding the matrix for the SIMD kernel; null: the plain-JS kernel scans `vectors`. */
   memory: WebAssembly.Memory | null;
-  ids: SharedArrayBuffer;
+  /** Uint32 rows + 1 offsets into memberIds: the courses of each row. */
+  members: SharedArrayBuffer;
+  /** Int32 course ids grouped by row. */
+  memberIds: SharedArrayBuffer;
+  /** Uint32 nlist + 1 row offsets: list i is rows [lists[i], lists[i + 1]). */
   lists: SharedArrayBuffer;
   /** Course id -> row (-1 when absent), for turning allowed ids into rows without a per-thread map. */
   rowOfId: SharedArrayBuffer;
@@ -42,15 +50,12 @@ export interface ExpectedEmbedder {
 
 export class IndexMismatchError extends Error {}
 
-/** Reads a whole file into a new SharedArrayBuffer, or into the start of `into` when given. */
-async function readShared(path: string, into?: SharedArrayBuffer): Promise<SharedArrayBuffer> {
+async function readShared(path: string): Promise<SharedArrayBuffer> {
   const file = await open(path, "r");
   try {
     const { size } = await file.stat();
-    if (into && into.byteLength < size)
-      throw new IndexMismatchError(`${path}: larger than the manifest says`);
-    const buffer = into ?? new SharedArrayBuffer(size);
-    const view = new Uint8Array(buffer, 0, size);
+    const buffer = new SharedArrayBuffer(size);
+    const view = new Uint8Array(buffer);
     let offset = 0;
     while (offset < size) {
       const { bytesRead } = await file.read(view, offset, size - offset, offset);
@@ -90,53 +95,65 @@ export async function loadIndexVersion(
       `index ${version} was built with ${problems.join(", ")}; rebuild it or fix the config`,
     );
 
-  const matrixBytes = manifest.count * manifest.dims * 4;
-  const memory = createIndexMemory(manifest.count, manifest.dims);
-  const vectorsFile = join(folder, FILES.vectors);
-  const [vectors, ids, lists] = await Promise.all([
-    readShared(vectorsFile, memory?.buffer as SharedArrayBuffer | undefined),
+  const { dims } = manifest;
+  const matrixBytes = manifest.count * dims * 4;
+  const [file, ids, lists] = await Promise.all([
+    readShared(join(folder, FILES.vectors)),
     readShared(join(folder, FILES.ids)),
     readShared(join(folder, FILES.lists)),
   ]);
-  const { size: vectorsSize } = await stat(vectorsFile);
-  if (vectorsSize !== matrixBytes || ids.byteLength !== manifest.count * 4)
+  if (file.byteLength !== matrixBytes || ids.byteLength !== manifest.count * 4)
     throw new IndexMismatchError(`index ${version}: file sizes do not match the manifest`);
-  const sum = checksumOf([
-    new Uint8Array(vectors, 0, matrixBytes),
-    new Uint8Array(ids),
-    new Uint8Array(lists),
-  ]);
+  const sum = checksumOf([new Uint8Array(file), new Uint8Array(ids), new Uint8Array(lists)]);
   if (sum !== manifest.checksum)
     throw new IndexMismatchError(`index ${version}: checksum mismatch (corrupt files?)`);
   const centroids = manifest.nlist > 0 ? await readShared(join(folder, FILES.centroids)) : null;
   const idf = await readOptional(() => readShared(join(folder, FILES.idf)));
 
-  const idView = new Int32Array(ids);
+  // The file's rows, each distinct vector copied once into the memory the threads scan.
+  const source = new Float32Array(file);
+  const distinct = distinctRows(source, dims, new Int32Array(ids), new Uint32Array(lists));
+  const memory = createIndexMemory(distinct.rows, dims);
+  const vectors =
+    (memory?.buffer as SharedArrayBuffer | undefined) ?? new SharedArrayBuffer(distinct.rows * dims * 4);
+  const matrix = new Float32Array(vectors, 0, distinct.rows * dims);
+  distinct.sourceOf.forEach((from, row) => {
+    matrix.set(source.subarray(from * dims, (from + 1) * dims), row * dims);
+  });
+
   let maxId = 0;
-  for (const id of idView) if (id > maxId) maxId = id;
+  for (const id of distinct.memberIds) if (id > maxId) maxId = id;
   const rowOfIdBuffer = new SharedArrayBuffer((maxId + 1) * 4);
   const rowOfId = new Int32Array(rowOfIdBuffer).fill(-1);
-  idView.forEach((id, row) => {
-    rowOfId[id] = row;
-  });
+  for (let row = 0; row < distinct.rows; row++)
+    for (let m = distinct.members[row] as number; m < (distinct.members[row + 1] as number); m++)
+      rowOfId[distinct.memberIds[m] as number] = row;
   return {
     manifest,
     rowOfId,
     shared: {
       version,
-      dims: manifest.dims,
-      count: manifest.count,
+      dims,
+      rows: distinct.rows,
+      courses: manifest.count,
       nlist: manifest.nlist,
       nprobe: manifest.nprobe,
       vectors,
       memory,
-      ids,
-      lists,
+      members: toShared(distinct.members),
+      memberIds: toShared(distinct.memberIds),
+      lists: toShared(distinct.lists),
       rowOfId: rowOfIdBuffer,
       centroids,
       idf,
     },
   };
+}
+
+function toShared(array: Uint32Array | Int32Array): SharedArrayBuffer {
+  const buffer = new SharedArrayBuffer(array.byteLength);
+  new Uint8Array(buffer).set(new Uint8Array(array.buffer, array.byteOffset, array.byteLength));
+  return buffer;
 }
 
 /** Holds the live version; a reload builds the next one beside it and swaps one reference. */

@@ -216,14 +216,16 @@ export function createSidecarApp(deps: SidecarDeps) {
     c.body(await metrics.registry.metrics(), 200, { "Content-Type": metrics.registry.contentType }),
   );
   app.get("/stats", (c) => {
-    const manifest = store.current?.manifest;
+    const current = store.current;
     return c.json({
       threads: pool.threads.length,
       queueSize: pool.queueSize,
       completed: pool.completed,
       utilization: pool.utilization,
-      index: manifest ?? null,
-      vectorBytes: manifest ? manifest.count * manifest.dims * 4 : 0,
+      index: current?.manifest ?? null,
+      /** Courses with identical vectors share one row (see dedupe.ts). */
+      distinctVectors: current?.shared.rows ?? 0,
+      vectorBytes: current ? current.shared.rows * current.shared.dims * 4 : 0,
       memory: process.memoryUsage(),
     });
   });

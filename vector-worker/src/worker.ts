@@ -33,7 +33,8 @@ export interface SearchOutput {
 interface ThreadIndex {
   shared: SharedIndex;
   vectors: Float32Array;
-  ids: Int32Array;
+  members: Uint32Array;
+  memberIds: Int32Array;
   lists: Uint32Array;
   rowOfId: Int32Array;
   centroids: ReturnType<typeof faiss.Index.fromBuffer> | null;
@@ -65,13 +66,14 @@ function viewsOf(shared: SharedIndex): ThreadIndex {
   if (view) return view;
   view = {
     shared,
-    vectors: new Float32Array(shared.vectors, 0, shared.count * shared.dims),
-    ids: new Int32Array(shared.ids),
+    vectors: new Float32Array(shared.vectors, 0, shared.rows * shared.dims),
+    members: new Uint32Array(shared.members),
+    memberIds: new Int32Array(shared.memberIds),
     lists: new Uint32Array(shared.lists),
     rowOfId: new Int32Array(shared.rowOfId),
     // fromBuffer copies, but only the centroids (nlist x dims), never the vectors.
     centroids: shared.centroids ? faiss.Index.fromBuffer(Buffer.from(shared.centroids)) : null,
-    scanner: shared.memory ? WasmScanner.claim(shared.memory, shared.count, shared.dims) : null,
+    scanner: shared.memory ? WasmScanner.claim(shared.memory, shared.rows, shared.dims) : null,
     embedder: undefined,
   };
   views.set(shared.version, view);
@@ -79,14 +81,43 @@ function viewsOf(shared: SharedIndex): ThreadIndex {
   return view;
 }
 
-function allowedRows(view: ThreadIndex, allowed: Int32Array): Int32Array {
+interface Filter {
+  /** Distinct rows holding at least one allowed course. */
+  rows: Int32Array;
+  ids: Set<number>;
+}
+
+function filterOf(view: ThreadIndex, allowed: Int32Array): Filter {
   const rows = new Int32Array(allowed.length);
+  const taken = new Uint8Array(view.shared.rows);
+  const ids = new Set<number>();
   let n = 0;
   for (const id of allowed) {
     const row = id < view.rowOfId.length ? (view.rowOfId[id] as number) : -1;
-    if (row >= 0) rows[n++] = row;
+    if (row < 0) continue;
+    ids.add(id);
+    if (taken[row]) continue;
+    taken[row] = 1;
+    rows[n++] = row;
   }
-  return rows.subarray(0, n);
+  return { rows: rows.subarray(0, n), ids };
+}
+
+/** The best rows' courses in rank order (courses sharing a vector by id), up to k. */
+function expand(view: ThreadIndex, top: TopK, k: number, filter?: Filter) {
+  const ids = new Int32Array(k);
+  const scores = new Float32Array(k);
+  let n = 0;
+  for (let i = 0; i < top.size && n < k; i++) {
+    const row = top.rows[i] as number;
+    for (let m = view.members[row] as number; m < (view.members[row + 1] as number) && n < k; m++) {
+      const id = view.memberIds[m] as number;
+      if (filter && !filter.ids.has(id)) continue;
+      ids[n] = id;
+      scores[n++] = top.scores[i] as number;
+    }
+  }
+  return { ids: ids.subarray(0, n), scores: scores.subarray(0, n) };
 }
 
 interface Scanner {
@@ -124,17 +155,18 @@ export default function run(task: SearchTask | EmbedTask): SearchOutput | Float3
 
 export function search(task: SearchTask): SearchOutput {
   const view = viewsOf(task.index);
-  const { count, nlist, nprobe } = task.index;
+  const { rows: count, courses, nlist, nprobe } = task.index;
   const query = task.vector ?? embedderOf(view)?.embedOne(task.text ?? "");
   if (!query) throw new Error("no query vector and no local embedder for text");
-  const rows = task.allowed ? allowedRows(view, task.allowed) : undefined;
-  const k = Math.min(task.k, rows ? rows.length : count);
+  const filter = task.allowed ? filterOf(view, task.allowed) : undefined;
+  // k courses need at most k rows: every row ranked holds at least one allowed course.
+  const k = Math.min(task.k, filter ? filter.ids.size : courses);
   const plan = planSearch({
     count,
     nlist,
     nprobe,
-    k,
-    allowed: rows?.length,
+    k: Math.min(k, filter ? filter.rows.length : count),
+    allowed: filter?.rows.length,
     exactThreshold: task.exactThreshold,
   });
   const scanner = scannerFor(view, query);
@@ -144,36 +176,28 @@ export function search(task: SearchTask): SearchOutput {
 
   if (k > 0 && plan.strategy === "ivf" && view.centroids) {
     let bitmap: Uint8Array | undefined;
-    if (rows) {
+    if (filter) {
       bitmap = new Uint8Array((count + 7) >> 3);
-      for (const row of rows) bitmap[row >> 3] = (bitmap[row >> 3] as number) | (1 << (row & 7));
+      for (const row of filter.rows) bitmap[row >> 3] = (bitmap[row >> 3] as number) | (1 << (row & 7));
     }
     const { labels } = view.centroids.search(Array.from(query), plan.nprobe);
     for (const list of labels) {
       if (list < 0) continue;
       scanned += scanner.scanRange(view.lists[list] as number, view.lists[list + 1] as number, top, bitmap);
     }
-    if (top.size < k) {
+    if (expand(view, top, k, filter).ids.length < k) {
       fellBack = true;
       top = new TopK(k);
     }
   }
   if (k > 0 && (plan.strategy === "exact" || fellBack)) {
-    if (rows) {
-      scanner.scanRows(rows, top);
-      scanned += rows.length;
+    if (filter) {
+      scanner.scanRows(filter.rows, top);
+      scanned += filter.rows.length;
     } else scanned += scanner.scanRange(0, count, top);
   }
 
-  const n = k > 0 ? top.size : 0;
-  const ids = new Int32Array(n);
-  for (let i = 0; i < n; i++) ids[i] = view.ids[top.rows[i] as number] as number;
-  return {
-    ids,
-    scores: top.scores.slice(0, n),
-    strategy: plan.strategy,
-    nprobe: plan.nprobe,
-    scanned,
-    fellBack,
-  };
+  const { ids, scores } =
+    k > 0 ? expand(view, top, k, filter) : { ids: new Int32Array(0), scores: new Float32Array(0) };
+  return { ids, scores, strategy: plan.strategy, nprobe: plan.nprobe, scanned, fellBack };
 }

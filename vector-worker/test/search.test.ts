@@ -24,6 +24,30 @@ describe("vector search", () => {
     expect(sidecar.manifest.count).toBe(10805);
   });
 
+  it("keeps one vector per distinct course text and returns every course sharing it, in id order", async () => {
+    // Distinct vectors, bit for bit (two texts differing only in punctuation embed the same).
+    const { matrix } = sidecar;
+    const rowBytes = (i: number) => Buffer.from(matrix.buffer, matrix.byteOffset + i * 1536 * 4, 1536 * 4);
+    const distinct = new Set(sidecar.ids.map((_, i) => rowBytes(i).toString("base64"))).size;
+    expect(sidecar.store.current?.shared.rows).toBe(distinct);
+    expect(distinct).toBeLessThan(sidecar.courses.length / 3); // the same course, term after term
+
+    // A course offered in many terms: an exact scan ranks all its copies first, each scanned once.
+    const copies = new Map<string, number[]>();
+    for (const c of sidecar.courses) copies.set(c.text, [...(copies.get(c.text) ?? []), c.id]);
+    const [text, ids] = [...copies].sort((a, b) => b[1].length - a[1].length)[0] as [string, number[]];
+    const [vector] = await sidecar.embedder.embed([text]);
+    const allowed = [...new Set([...sidecar.ids.slice(0, 1500), ...ids])];
+    const rowOfId = sidecar.store.current?.rowOfId as Int32Array;
+    const k = Math.min(ids.length, 20);
+    const { body } = await sidecar.search({ vector: Array.from(vector as Float32Array), k, ids: allowed });
+    expect(body.plan.strategy).toBe("exact");
+    expect(body.plan.scanned).toBe(new Set(allowed.map((id) => rowOfId[id])).size);
+    expect(body.results.map((r) => r.id)).toEqual(ids.slice(0, k));
+    const oracle = exactTopK(sidecar.matrix, sidecar.ids, vector as Float32Array, k, new Set(allowed));
+    expect(body.results.map((r) => r.score)).toEqual(oracle.map((o) => expect.closeTo(o.score, 5)));
+  });
+
   it.each([1, 7, 500, 2000])(
     "answers a %i-id filter exactly (scores and ids equal brute force)",
     async (size) => {

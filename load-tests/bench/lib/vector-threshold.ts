@@ -116,7 +116,7 @@ export async function measureThreshold(options: {
   return {
     nlist: index.nlist,
     nprobe: index.nprobe,
-    count: index.count,
+    count: index.rows,
     unfilteredIvfP50Ms: round(percentile(unfiltered, 50)),
     rows,
     crossover,
