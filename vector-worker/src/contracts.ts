@@ -7,6 +7,8 @@ export const searchRequestSchema = z
     /** Compact form of `vector`: base64 of little-endian float32 values (1536 dims = 8 KB instead of ~30 KB of JSON). */
     vectorBase64: z.string().min(1).max(200_000).optional(),
     text: z.string().min(1).max(4000).optional(),
+    /** With `text`: also return the query vector the sidecar embedded, for the caller's embedding cache. */
+    returnVector: z.boolean().optional(),
     k: z.number().int().min(1).max(100).default(9),
     ids: z
       .array(
@@ -39,6 +41,8 @@ export interface SearchResponse {
   results: { id: number; score: number }[];
   plan: { strategy: "exact" | "ivf"; nprobe: number; scanned: number; fellBack: boolean; ms: number };
   index: { version: string; catalogVersion: number };
+  /** `text` with `returnVector`: the query vector (base64 float32), the embedder's identity and its time. */
+  embedded?: { vectorBase64: string; fingerprint: string; ms: number };
 }
 
 export function encodeIds(ids: ArrayLike<number>): string {

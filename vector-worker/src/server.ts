@@ -69,6 +69,9 @@ function decodeIds(request: { ids?: number[]; idsBase64?: string }): Int32Array 
   return new Int32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length));
 }
 
+const encodeVector = (v: Float32Array) =>
+  Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString("base64");
+
 function decodeVector(request: { vector?: number[]; vectorBase64?: string }): Float32Array | undefined {
   if (request.vector) return Float32Array.from(request.vector);
   if (request.vectorBase64 === undefined) return undefined;
@@ -119,13 +122,23 @@ export function createSidecarApp(deps: SidecarDeps) {
         ]);
     }
     let vector = given;
-    if (!vector && deps.remoteEmbedder) [vector] = await deps.remoteEmbedder.embed([request.text ?? ""]);
+    let remoteEmbedMs: number | undefined;
+    if (!vector && deps.remoteEmbedder) {
+      const embedStarted = performance.now();
+      [vector] = await deps.remoteEmbedder.embed([request.text ?? ""]);
+      remoteEmbedMs = performance.now() - embedStarted;
+    }
     if (vector) {
       let norm = 0;
       for (const v of vector) norm += v * v;
       norm = Math.sqrt(norm);
       if (norm > 0) for (let i = 0; i < vector.length; i++) vector[i] = (vector[i] as number) / norm;
     }
+    // Encoded before the vector's buffer is transferred to the search thread.
+    const remoteEmbedded =
+      vector && remoteEmbedMs !== undefined
+        ? { vectorBase64: encodeVector(vector), ms: remoteEmbedMs }
+        : undefined;
     const task: SearchTask = {
       index: index.shared,
       vector,
@@ -178,6 +191,11 @@ export function createSidecarApp(deps: SidecarDeps) {
       },
       index: { version: index.manifest.version, catalogVersion: index.manifest.catalogVersion },
     };
+    const embedded = output.embedded
+      ? { vectorBase64: encodeVector(output.embedded.vector), ms: output.embedded.ms }
+      : remoteEmbedded;
+    if (request.returnVector && embedded)
+      body.embedded = { ...embedded, fingerprint: index.manifest.embedderFingerprint };
     return c.json(body);
   });
 
@@ -194,7 +212,7 @@ export function createSidecarApp(deps: SidecarDeps) {
       model: index.manifest.model,
       fingerprint: index.manifest.embedderFingerprint,
       dims: index.manifest.dims,
-      vectors: vectors.map((v) => Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString("base64")),
+      vectors: vectors.map(encodeVector),
     });
   });
 

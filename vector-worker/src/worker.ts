@@ -28,6 +28,8 @@ export interface SearchOutput {
   scanned: number;
   /** IVF found fewer than k allowed rows and the exact scan answered instead. */
   fellBack: boolean;
+  /** The query vector and the time it took, when this thread embedded `text`. */
+  embedded?: { vector: Float32Array; ms: number };
 }
 
 interface ThreadIndex {
@@ -156,8 +158,10 @@ export default function run(task: SearchTask | EmbedTask): SearchOutput | Float3
 export function search(task: SearchTask): SearchOutput {
   const view = viewsOf(task.index);
   const { rows: count, courses, nlist, nprobe } = task.index;
+  const embedStarted = performance.now();
   const query = task.vector ?? embedderOf(view)?.embedOne(task.text ?? "");
   if (!query) throw new Error("no query vector and no local embedder for text");
+  const embedded = task.vector ? undefined : { vector: query, ms: performance.now() - embedStarted };
   const filter = task.allowed ? filterOf(view, task.allowed) : undefined;
   // k courses need at most k rows: every row ranked holds at least one allowed course.
   const k = Math.min(task.k, filter ? filter.ids.size : courses);
@@ -199,5 +203,5 @@ export function search(task: SearchTask): SearchOutput {
 
   const { ids, scores } =
     k > 0 ? expand(view, top, k, filter) : { ids: new Int32Array(0), scores: new Float32Array(0) };
-  return { ids, scores, strategy: plan.strategy, nprobe: plan.nprobe, scanned, fellBack };
+  return { ids, scores, strategy: plan.strategy, nprobe: plan.nprobe, scanned, fellBack, embedded };
 }

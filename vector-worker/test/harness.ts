@@ -126,6 +126,7 @@ export interface SearchBody {
   results: { id: number; score: number }[];
   plan: { strategy: string; nprobe: number; scanned: number; fellBack: boolean };
   index: { version: string; catalogVersion: number };
+  embedded?: { vectorBase64: string; fingerprint: string; ms: number };
   code?: string;
   errors?: { field: string; message: string }[];
 }

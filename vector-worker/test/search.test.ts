@@ -95,6 +95,18 @@ describe("vector search", () => {
     const byText = await sidecar.search({ text: "Introduction to Machine Learning", k: 5 });
     const byVector = await sidecar.search({ vector: Array.from(vector as Float32Array), k: 5 });
     expect(byText.body.results).toEqual(byVector.body.results);
+    expect(byText.body.embedded).toBeUndefined();
+
+    // Asked for, a text search hands back the vector it embedded, for the caller's embedding cache.
+    const withVector = await sidecar.search({
+      text: "Introduction to Machine Learning",
+      k: 5,
+      returnVector: true,
+    });
+    expect(withVector.body.results).toEqual(byVector.body.results);
+    const returned = Buffer.from(withVector.body.embedded?.vectorBase64 ?? "", "base64");
+    expect(new Float32Array(returned.buffer, returned.byteOffset, returned.length / 4)).toEqual(vector);
+    expect(withVector.body.embedded?.fingerprint).toBe(sidecar.manifest.embedderFingerprint);
   });
 
   it("accepts the compact id form with the same answer as the JSON array", async () => {

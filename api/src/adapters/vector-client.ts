@@ -6,6 +6,8 @@ export interface VectorQuery {
   /** Sent as base64 float32: a 1536-number JSON array cost the api ~30 KB of string per search. */
   vector?: Float32Array;
   text?: string;
+  /** With `text`: also return the vector the sidecar embedded (`embedded`). */
+  returnVector?: boolean;
   k: number;
   /** Allowed course ids; sent in the compact base64 form when long. */
   ids?: number[];
@@ -15,6 +17,7 @@ export interface VectorAnswer {
   results: { id: number; score: number }[];
   plan: { strategy: string; nprobe: number; scanned: number; fellBack: boolean; ms: number };
   index: { version: string; catalogVersion: number };
+  embedded?: { vectorBase64: string; fingerprint: string; ms: number };
 }
 
 export interface EmbedAnswer {

@@ -7,7 +7,7 @@ import {
   UpstreamHttpError,
   UpstreamOverloadedError,
 } from "@kogi/shared/outbound/errors";
-import { decodeVector, encodeVector } from "../adapters/vector-client.js";
+import { decodeVector, encodeVector, type VectorAnswer } from "../adapters/vector-client.js";
 import type { CacheResult } from "../cache/interface.js";
 import { tokenize } from "../catalog/tokenize.js";
 import type { ServiceContext } from "../context.js";
@@ -124,23 +124,31 @@ async function computeAnswer(
   if (allowed && allowed.length === 0) return { courses: [], scores: [], rewritten, fallback };
   const embedder = llm.embedder;
   const embedKey = `emb:${embedder.provider}:${await embedder.identity()}:${normalise(rewritten)}`;
-  const vector = await stage(
-    stages,
-    "embed",
-    cache,
-    embedKey,
-    () => embedder.embed(rewritten, call),
-    vectorCodec,
-  ).catch((error: unknown) => {
+  const query = { k: request.k, ids: allowed };
+  // An embedder beside the index embeds and searches in one call on a cache miss.
+  let searched: VectorAnswer | undefined;
+  const embed = async () => {
+    if (!embedder.embedAndSearch) return embedder.embed(rewritten, call);
+    const both = await embedder.embedAndSearch(rewritten, query, ctx.signal);
+    searched = both.answer;
+    return both.vector;
+  };
+  const vector = await stage(stages, "embed", cache, embedKey, embed, vectorCodec).catch((error: unknown) => {
     if (!fallbackWorthy(error) || embedder.provider === "local") throw error;
     fallback.push("embed");
     return undefined;
   });
 
   let ranked: { id: number; score: number }[];
-  if (vector) {
+  if (searched) {
+    // One call did both: the embed stage keeps the call's time but the sidecar's search.
+    const embedStage = stages.find((s) => s.name === "embed");
+    if (embedStage) embedStage.ms = Math.max(0, embedStage.ms - searched.plan.ms);
+    stages.push({ name: "vector", ms: searched.plan.ms, cached: false });
+    ranked = searched.results;
+  } else if (vector) {
     const started = performance.now();
-    const answer = await services.vector.search({ vector, k: request.k, ids: allowed }, ctx.signal);
+    const answer = await services.vector.search({ vector, ...query }, ctx.signal);
     stages.push({ name: "vector", ms: performance.now() - started, cached: false });
     ranked = answer.results;
   } else {

@@ -1,6 +1,6 @@
 // Question text -> vector comparable with the index: the sidecar's own local embedder, or OpenAI-compatible.
 import { OpenAIEmbedder } from "@kogi/shared/embedding/openai";
-import type { VectorSearch } from "../vector-client.js";
+import { decodeVector, type VectorAnswer, type VectorQuery, type VectorSearch } from "../vector-client.js";
 import type { CallGuard, CallOptions } from "./guard.js";
 import { toUpstreamError } from "./openai-errors.js";
 
@@ -9,6 +9,15 @@ export interface QueryEmbedder {
   /** Cache identity of the vectors this embedder makes (model, dims and, for local, the IDF table). */
   identity(): Promise<string>;
   embed(text: string, options?: CallOptions): Promise<Float32Array>;
+  /**
+   * Embeds and searches in one call, where the embedder lives beside the index (the sidecar's own):
+   * one round trip instead of two on an embedding-cache miss.
+   */
+  embedAndSearch?(
+    text: string,
+    query: Omit<VectorQuery, "vector" | "text" | "returnVector">,
+    signal?: AbortSignal,
+  ): Promise<{ vector: Float32Array; answer: VectorAnswer }>;
 }
 
 /** The index's own embedder, run by the sidecar, so the IDF table always matches the loaded index. */
@@ -28,6 +37,17 @@ export class SidecarQueryEmbedder implements QueryEmbedder {
     const answer = await this.vector.embed([text], options.signal);
     this.#fingerprint = answer.fingerprint;
     return answer.vectors[0] as Float32Array;
+  }
+
+  async embedAndSearch(
+    text: string,
+    query: Omit<VectorQuery, "vector" | "text" | "returnVector">,
+    signal?: AbortSignal,
+  ): Promise<{ vector: Float32Array; answer: VectorAnswer }> {
+    const answer = await this.vector.search({ ...query, text, returnVector: true }, signal);
+    if (!answer.embedded) throw new Error("the vector sidecar did not return the query vector");
+    this.#fingerprint = answer.embedded.fingerprint;
+    return { vector: decodeVector(answer.embedded.vectorBase64), answer };
   }
 }
 
