@@ -127,10 +127,17 @@ async function prepare(catalog: Catalog, dir: string) {
     K,
   );
   log(`${catalog.name}: brute-force oracle for ${queries.texts.length} queries in ${seconds(started)}`);
-  // Bodies built once: the load generator only picks the next string.
+  // Bodies built once: the load generator only picks the next string. Vectors and ids in the compact
+  // base64 forms, as the api sends them.
   const bodies = scenarios.map((s) => {
     const idsBase64 = s.allowed ? encodeIds(s.allowed) : undefined;
-    return queries.vectors.map((v) => JSON.stringify({ vector: Array.from(v), k: K, idsBase64 }));
+    return queries.vectors.map((v) =>
+      JSON.stringify({
+        vectorBase64: Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString("base64"),
+        k: K,
+        idsBase64,
+      }),
+    );
   });
   return {
     courses: courses.length,

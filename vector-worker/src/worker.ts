@@ -44,6 +44,9 @@ interface ThreadIndex {
   scanner: WasmScanner | null;
   /** Built on the first text query only: most queries arrive as vectors. */
   embedder: LocalEmbedder | null | undefined;
+  /** Scratch marks of filterOf, made on the first filtered search. */
+  idMarks?: Uint8Array;
+  rowMarks?: Uint8Array;
 }
 
 function embedderOf(view: ThreadIndex): LocalEmbedder | null {
@@ -86,23 +89,39 @@ function viewsOf(shared: SharedIndex): ThreadIndex {
 interface Filter {
   /** Distinct rows holding at least one allowed course. */
   rows: Int32Array;
-  ids: Set<number>;
+  /** Allowed courses that exist in the index. */
+  courses: number;
+  /** This thread's marks: idMarks[id] = 1 for an allowed id, until clearFilter. */
+  idMarks: Uint8Array;
 }
 
+/**
+ * Allowed ids -> distinct rows. Marks live in per-thread arrays reused by every search (a Set or a
+ * fresh array per query was garbage that grew each thread's heap under load) and are cleared after.
+ */
 function filterOf(view: ThreadIndex, allowed: Int32Array): Filter {
+  view.idMarks ??= new Uint8Array(view.rowOfId.length);
+  view.rowMarks ??= new Uint8Array(view.shared.rows);
+  const { idMarks, rowMarks } = view;
   const rows = new Int32Array(allowed.length);
-  const taken = new Uint8Array(view.shared.rows);
-  const ids = new Set<number>();
+  let courses = 0;
   let n = 0;
   for (const id of allowed) {
     const row = id < view.rowOfId.length ? (view.rowOfId[id] as number) : -1;
-    if (row < 0) continue;
-    ids.add(id);
-    if (taken[row]) continue;
-    taken[row] = 1;
+    if (row < 0 || idMarks[id]) continue;
+    idMarks[id] = 1;
+    courses++;
+    if (rowMarks[row]) continue;
+    rowMarks[row] = 1;
     rows[n++] = row;
   }
-  return { rows: rows.subarray(0, n), ids };
+  for (let i = 0; i < n; i++) rowMarks[rows[i] as number] = 0;
+  return { rows: rows.subarray(0, n), courses, idMarks };
+}
+
+function clearFilter(view: ThreadIndex, allowed: Int32Array): void {
+  const marks = view.idMarks as Uint8Array;
+  for (const id of allowed) if (id < marks.length) marks[id] = 0;
 }
 
 /** The best rows' courses in rank order (courses sharing a vector by id), up to k. */
@@ -114,7 +133,7 @@ function expand(view: ThreadIndex, top: TopK, k: number, filter?: Filter) {
     const row = top.rows[i] as number;
     for (let m = view.members[row] as number; m < (view.members[row + 1] as number) && n < k; m++) {
       const id = view.memberIds[m] as number;
-      if (filter && !filter.ids.has(id)) continue;
+      if (filter && !filter.idMarks[id]) continue;
       ids[n] = id;
       scores[n++] = top.scores[i] as number;
     }
@@ -157,14 +176,22 @@ export default function run(task: SearchTask | EmbedTask): SearchOutput | Float3
 
 export function search(task: SearchTask): SearchOutput {
   const view = viewsOf(task.index);
-  const { rows: count, courses, nlist, nprobe } = task.index;
   const embedStarted = performance.now();
   const query = task.vector ?? embedderOf(view)?.embedOne(task.text ?? "");
   if (!query) throw new Error("no query vector and no local embedder for text");
   const embedded = task.vector ? undefined : { vector: query, ms: performance.now() - embedStarted };
   const filter = task.allowed ? filterOf(view, task.allowed) : undefined;
+  try {
+    return { ...rank(view, task, query, filter), embedded };
+  } finally {
+    if (task.allowed) clearFilter(view, task.allowed);
+  }
+}
+
+function rank(view: ThreadIndex, task: SearchTask, query: Float32Array, filter: Filter | undefined) {
+  const { rows: count, courses, nlist, nprobe } = task.index;
   // k courses need at most k rows: every row ranked holds at least one allowed course.
-  const k = Math.min(task.k, filter ? filter.ids.size : courses);
+  const k = Math.min(task.k, filter ? filter.courses : courses);
   const plan = planSearch({
     count,
     nlist,
@@ -203,5 +230,5 @@ export function search(task: SearchTask): SearchOutput {
 
   const { ids, scores } =
     k > 0 ? expand(view, top, k, filter) : { ids: new Int32Array(0), scores: new Float32Array(0) };
-  return { ids, scores, strategy: plan.strategy, nprobe: plan.nprobe, scanned, fellBack, embedded };
+  return { ids, scores, strategy: plan.strategy, nprobe: plan.nprobe, scanned, fellBack };
 }
