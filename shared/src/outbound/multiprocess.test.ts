@@ -43,8 +43,10 @@ describe("across processes", () => {
   it("two processes never run more than maxConcurrent calls together", async () => {
     const prefix = newPrefix();
     const env = { REDIS_URL, PREFIX: prefix };
+    // Each process keeps 2 calls going and 3 may run in all: neither can fill the limit alone, so both
+    // run at once, and together they ask for 4.
     const workers = [0, 1].map(() =>
-      runScript("overlap-worker.ts", { ...env, CALLS: "20", MAX_CONCURRENT: "3" }),
+      runScript("overlap-worker.ts", { ...env, CALLS: "20", LANES: "2", MAX_CONCURRENT: "3" }),
     );
     children.push(...workers);
     await Promise.all(workers.map((worker) => worker.line((line) => line === "ready")));
