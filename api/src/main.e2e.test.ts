@@ -122,7 +122,9 @@ describe("api entry point", () => {
     const inFlight = Array.from({ length: 10 }, (_, i) => search(100 + i));
     await new Promise((resolve) => setTimeout(resolve, 5));
     api.child.kill("SIGTERM");
-    const statuses = await Promise.all(inFlight);
+    // And one sent on an open connection just after the signal, within SHUTDOWN_DELAY_MS (500 ms).
+    const late = search(200);
+    const statuses = await Promise.all([...inFlight, late]);
     expect(statuses.every((s) => s === 200)).toBe(true);
     expect(await api.exited).toBe(0);
     expect(api.output()).toMatch(/shutting down/);

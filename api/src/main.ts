@@ -48,6 +48,9 @@ async function shutdown(signal: string) {
     server.closeAllConnections();
   }, config.SHUTDOWN_GRACE_MS);
   force.unref();
+  // close() drops every connection with no request in progress, including one whose next request is
+  // still in the socket buffer: serve on for a moment (readiness is off) so such requests are read first.
+  await new Promise((resolve) => setTimeout(resolve, config.SHUTDOWN_DELAY_MS));
   // close() stops accepting and waits for in-flight requests; idle keep-alive sockets would hold it open.
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));
   server.closeIdleConnections();

@@ -30,6 +30,11 @@ export const configSchema = z.object({
   // Above nginx's upstream keepalive_timeout (60 s) so the proxy never reuses a socket Node just closed.
   KEEP_ALIVE_TIMEOUT_MS: positiveInt.default(65_000),
   SHUTDOWN_GRACE_MS: positiveInt.default(10_000),
+  /**
+   * After SIGTERM, how long readiness is off while connections keep being served before the server
+   * closes idle keep-alive connections: requests already on their way are read and answered, not cut off.
+   */
+  SHUTDOWN_DELAY_MS: z.coerce.number().int().min(0).default(500),
   DEMO_COURSES: z.coerce.number().int().min(0).default(2000),
 
   // Vector sidecar and embeddings.

@@ -56,6 +56,8 @@ async function shutdown(signal: string) {
   if (!accepting) return;
   accepting = false;
   logger.info({ signal }, "shutting down");
+  // As in the api: readiness is off; requests already in a keep-alive socket's buffer are read before close().
+  await new Promise((resolve) => setTimeout(resolve, config.SHUTDOWN_DELAY_MS));
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));
   server.closeIdleConnections();
   await closed;
