@@ -65,9 +65,13 @@ export async function runScenario(spec: ScenarioSpec, settings: RunSettings): Pr
   // JIT, connection setup and pool growth happen here, out of the numbers.
   await fire(spec, settings, settings.warmupSeconds);
   const { result, tally } = await fire(spec, settings, settings.durationSeconds);
+  return { name: spec.name, ...throughputOf(result), ...tally };
+}
+
+/** Rate and latency of one autocannon run, the figures every benchmark table reports. */
+export function throughputOf(result: autocannon.Result) {
   const requests = result["2xx"] + result.non2xx;
   return {
-    name: spec.name,
     requestsPerSecond: Math.round(requests / result.duration),
     p50Ms: result.latency.p50,
     p99Ms: result.latency.p99,
@@ -76,6 +80,5 @@ export async function runScenario(spec: ScenarioSpec, settings: RunSettings): Pr
     non2xx: result.non2xx,
     errors: result.errors,
     durationSeconds: Math.round(result.duration * 10) / 10,
-    ...tally,
   };
 }

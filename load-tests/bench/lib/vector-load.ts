@@ -2,6 +2,7 @@
 import { Agent, request } from "node:http";
 import { PerformanceObserver } from "node:perf_hooks";
 import autocannon from "autocannon";
+import { throughputOf } from "./scenario.js";
 
 export interface LoadSettings {
   connections: number;
@@ -80,16 +81,8 @@ export async function loadRun(
   const cpu = process.cpuUsage(cpuBefore);
   observer.disconnect();
   await after?.();
-  const requests = result["2xx"] + result.non2xx;
   return {
-    requestsPerSecond: Math.round(requests / result.duration),
-    p50Ms: result.latency.p50,
-    p99Ms: result.latency.p99,
-    maxMs: result.latency.max,
-    requests,
-    non2xx: result.non2xx,
-    errors: result.errors,
-    durationSeconds: Math.round(result.duration * 10) / 10,
+    ...throughputOf(result),
     ...tally,
     client: {
       cores: Math.round(((cpu.user + cpu.system) / 1e6 / result.duration) * 100) / 100,
