@@ -6,7 +6,12 @@ import type { HonoEnv, ServiceContext } from "./context.js";
 import { ProblemError, problemResponse, toProblem, upstreamProblem, validationProblem } from "./errors.js";
 import { readBody } from "./middleware/read-body.js";
 import { requestContext } from "./middleware/request-context.js";
+import { requireVideoKey } from "./middleware/video-auth.js";
 import { registerLegacyAnswer } from "./routes/legacy_answer.js";
+import { registerLegacyGenerateVideo } from "./routes/legacy_d_id_generateVideo.js";
+import { registerLegacyDIdStats } from "./routes/legacy_d_id_stats.js";
+import { registerLegacyTalkStatus } from "./routes/legacy_d_id_talkStatus.js";
+import { LEGACY_UPLOAD_PATHS, registerLegacyUploads } from "./routes/legacy_d_id_uploads.js";
 import { registerLegacySearch } from "./routes/legacy_search.js";
 import { registerOpsHealth } from "./routes/ops_health.js";
 import { registerOpsMetrics } from "./routes/ops_metrics.js";
@@ -20,6 +25,12 @@ import { registerV1CoursesGet } from "./routes/v1_courses_get.js";
 import { registerV1CoursesSearch } from "./routes/v1_courses_search.js";
 import { registerV1Stats } from "./routes/v1_stats.js";
 import { registerV1TermsList } from "./routes/v1_terms_list.js";
+import { registerV1VideosCancel } from "./routes/v1_videos_cancel.js";
+import { registerV1VideosCreate } from "./routes/v1_videos_create.js";
+import { registerV1VideosGet } from "./routes/v1_videos_get.js";
+import { registerV1VideosList } from "./routes/v1_videos_list.js";
+import { registerV1VideosUpload, UPLOAD_PATH_PREFIX } from "./routes/v1_videos_upload.js";
+import { registerV1WebhooksDId } from "./routes/v1_webhooks_dId.js";
 
 export type App = OpenAPIHono<HonoEnv>;
 
@@ -37,7 +48,15 @@ export function createApp(services: ServiceContext): App {
     await next();
   });
   app.use("*", requestContext());
-  app.use("*", readBody(services.config.BODY_LIMIT_BYTES));
+  // Uploads stream their multipart bodies themselves, under their own (larger) limits.
+  app.use(
+    "*",
+    readBody(services.config.BODY_LIMIT_BYTES, [UPLOAD_PATH_PREFIX, ...Object.values(LEGACY_UPLOAD_PATHS)]),
+  );
+  // Every video costs money: these routes need an API key (and D-ID configured).
+  app.use("/v1/videos", requireVideoKey());
+  app.use("/v1/videos/*", requireVideoKey());
+  app.use("/api/d_id_optimized/*", requireVideoKey());
 
   registerOpsHealth(app);
   registerOpsReady(app);
@@ -53,19 +72,35 @@ export function createApp(services: ServiceContext): App {
   registerV1Answer(app);
   registerLegacySearch(app);
   registerLegacyAnswer(app);
+  registerV1VideosCreate(app);
+  registerV1VideosList(app);
+  registerV1VideosGet(app);
+  registerV1VideosCancel(app);
+  registerV1VideosUpload(app);
+  registerV1WebhooksDId(app);
+  registerLegacyGenerateVideo(app);
+  registerLegacyUploads(app);
+  registerLegacyTalkStatus(app);
+  registerLegacyDIdStats(app);
 
   app.doc31("/openapi.json", {
     openapi: "3.1.0",
     info: {
       title: "Kogi course search",
       version: "1.0.0",
-      description: "Course search over a university catalog, with private timetables.",
+      description:
+        "Course search over a university catalog, with private timetables, and talking-head videos through D-ID.",
     },
   });
   app.openAPIRegistry.registerComponent("securitySchemes", "calendarToken", {
     type: "http",
     scheme: "bearer",
     description: "The token returned when the calendar was created",
+  });
+  app.openAPIRegistry.registerComponent("securitySchemes", "videoKey", {
+    type: "http",
+    scheme: "bearer",
+    description: "A key from VIDEO_API_KEYS; a video job is visible only to the key that created it",
   });
   app.get("/docs", swaggerUI({ url: "/openapi.json", title: "Kogi API" }));
 

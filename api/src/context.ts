@@ -1,12 +1,19 @@
 // The typed service context every handler receives through `c.get("services")`.
 import type { Config } from "@kogi/shared/config";
 import type { Logger } from "@kogi/shared/logger";
+import type { Upstream } from "@kogi/shared/outbound/upstream";
+import type { Pool } from "mysql2/promise";
+import type { VideoProvider } from "./adapters/d-id/client.js";
 import type { QueryEmbedder } from "./adapters/llm/query-embedder.js";
 import type { Rewriter } from "./adapters/llm/rewriter.js";
 import type { CalendarRepository } from "./adapters/mysql/calendar-repository.js";
 import type { CatalogRepository } from "./adapters/mysql/catalog-repository.js";
+import type { VideoRepository } from "./adapters/mysql/video-repository.js";
 import type { VectorSearch } from "./adapters/vector-client.js";
 import type { TieredCache } from "./cache/tiered.js";
+import type { JobEvents } from "./jobs/job-events.js";
+import type { VideoRunner } from "./jobs/video-runner.js";
+import type { ApiKeys } from "./middleware/video-auth.js";
 import type { Metrics } from "./observability/metrics.js";
 import type { CatalogVersion } from "./services/catalog-version.js";
 
@@ -14,6 +21,21 @@ export interface ReadinessCheck {
   ok: boolean;
   detail?: string;
   latencyMs?: number;
+}
+
+/** Videos through D-ID; `provider` (and the runner) only when D_ID_API_KEY is set. */
+export interface VideoServices {
+  pool: Pool;
+  jobs: VideoRepository;
+  keys: ApiKeys;
+  events: JobEvents;
+  provider?: VideoProvider;
+  runner?: VideoRunner;
+  /** The "d-id" upstream (HTTP calls) and "d-id-renders" (talks in progress), when configured. */
+  calls?: Upstream;
+  renders?: Upstream;
+  /** Path secret of D-ID's webhook; unset = polling only. */
+  webhookSecret?: string;
 }
 
 export interface ServiceContext {
@@ -27,6 +49,7 @@ export interface ServiceContext {
   vector: VectorSearch;
   /** The answer pipeline's language models (OpenAI-compatible, or the offline defaults). */
   llm: { rewriter: Rewriter; embedder: QueryEmbedder };
+  videos: VideoServices;
   /** Dependency probes for /ready; also refreshes gauges. */
   readiness: () => Promise<Record<string, ReadinessCheck>>;
   /** Extra figures for /v1/stats (pool, cache sizes). */
@@ -43,5 +66,7 @@ export interface HonoEnv {
     cacheStatus?: string;
     /** Set by a handler whose answer may be replayed for byte-identical requests. */
     replayableBody?: string;
+    /** The video API key's owner id, set by requireVideoKey. */
+    videoOwner: string;
   };
 }

@@ -9,6 +9,7 @@ import {
   withoutStack,
 } from "@kogi/shared/outbound/errors";
 import { ProblemError, TITLES } from "@kogi/shared/problem";
+import { DIdApiError } from "./adapters/d-id/errors.js";
 import { VectorSidecarError } from "./adapters/vector-client.js";
 
 export {
@@ -75,6 +76,7 @@ export function upstreamProblem(error: unknown): ProblemError | undefined {
     return new ProblemError(504, "upstream_timeout", `${error.upstream} did not answer within the deadline`);
   if (error instanceof UpstreamAbortedError)
     return new ProblemError(503, "client_closed", "The request was cancelled");
+  if (error instanceof DIdApiError) return dIdProblem(error);
   if (error instanceof UpstreamHttpError)
     return new ProblemError(
       502,
@@ -101,4 +103,33 @@ export function upstreamProblem(error: unknown): ProblemError | undefined {
       retry(5),
     );
   return undefined;
+}
+
+/** D-ID's refusals on a synchronous route (uploads, legacy reads), by what the caller can do about them. */
+function dIdProblem(error: DIdApiError): ProblemError {
+  const said = `D-ID: ${error.description}`;
+  switch (error.type) {
+    case "auth":
+    case "permission":
+      return new ProblemError(
+        502,
+        "upstream_misconfigured",
+        `D-ID refused this server's credentials (${error.status}); the operator must check D_ID_API_KEY and the plan`,
+      );
+    case "insufficient_credits":
+      return new ProblemError(402, "insufficient_credits", `The D-ID account is out of credits. ${said}`);
+    case "moderation":
+      return new ProblemError(422, "content_rejected", said);
+    case "validation":
+    case "not_ready":
+      return new ProblemError(422, "upstream_rejected", said);
+    case "not_found":
+      return new ProblemError(404, "not_found", said);
+    case "rate_limit":
+      return new ProblemError(503, "upstream_overloaded", "D-ID is rate limiting; retry later", undefined, {
+        "Retry-After": String(Math.max(1, Math.ceil((error.retryAfterMs ?? 5_000) / 1000))),
+      });
+    case "server":
+      return new ProblemError(502, "upstream_error", `D-ID failed (${error.status}); retry later`);
+  }
 }

@@ -16,6 +16,7 @@ import { readCatalogVersion } from "./catalog/importer.js";
 import type { ReadinessCheck, ServiceContext } from "./context.js";
 import { Metrics } from "./observability/metrics.js";
 import { CatalogVersion } from "./services/catalog-version.js";
+import { createVideoServices } from "./video-wiring.js";
 
 async function timed(probe: () => Promise<unknown>): Promise<ReadinessCheck> {
   const started = performance.now();
@@ -64,6 +65,8 @@ export async function createServices(config: Config, logger: Logger) {
   const budgetRedis = createRedis(config.REDIS_URL, { budget: true });
   budgetRedis.on("error", () => {}); // the toolkit reports budget errors through onRedisError
   const { llm, upstreams } = createLanguageModels(config, budgetRedis, vector, logger);
+  const video = createVideoServices(config, { pool, redis, budgetRedis, metrics, logger });
+  upstreams.push(...video.upstreams);
   registerUpstreamMetrics(metrics.registry, upstreams);
 
   const refreshGauges = () => {
@@ -86,6 +89,7 @@ export async function createServices(config: Config, logger: Logger) {
     catalogVersion,
     vector,
     llm,
+    videos: video.videos,
     readiness: async () => {
       refreshGauges();
       const breakers = Object.fromEntries(
@@ -117,6 +121,12 @@ export async function createServices(config: Config, logger: Logger) {
         ttlSeconds: config.CACHE_TTL_SECONDS,
       },
       upstreams: upstreams.map((u) => u.stats()),
+      videos: {
+        configured: !!video.videos.provider,
+        runner: video.videos.runner
+          ? { id: video.videos.runner.id, activeJobs: video.videos.runner.activeJobs }
+          : null,
+      },
       llm: { rewriter: `${llm.rewriter.provider}/${llm.rewriter.model}`, embedder: llm.embedder.provider },
     }),
     accepting: () => accepting,
@@ -128,11 +138,13 @@ export async function createServices(config: Config, logger: Logger) {
     redis,
     async start() {
       await catalogVersion.start({ subscriber, prefix: config.REDIS_PREFIX, pollMs: 2_000 });
+      video.start();
     },
     stopAccepting() {
       accepting = false;
     },
     async close() {
+      await video.stop();
       catalogVersion.stop();
       redis.disconnect();
       await vector.close();

@@ -68,6 +68,51 @@ export const configSchema = z.object({
   OPENAI_BREAKER_COOLDOWN_MS: positiveInt.default(10_000),
   /** Overall deadline of an answer (a client may ask for less with X-Request-Timeout-Ms). */
   ANSWER_TIMEOUT_MS: positiveInt.default(15_000),
+
+  // Videos through D-ID.
+  /** `API_USERNAME:API_PASSWORD` from D-ID Studio; without it every video route answers 503. */
+  D_ID_API_KEY: z.string().optional(),
+  D_ID_BASE_URL: url(["http:", "https:"]).default("https://api.d-id.com"),
+  /** Talks being rendered at once, across every api process and replica (shared through Redis). */
+  D_ID_MAX_CONCURRENCY: positiveInt.default(10),
+  /** D-ID HTTP calls per minute (creates, status reads, uploads), shared. */
+  D_ID_RPM: positiveInt.default(300),
+  D_ID_POOL_CONNECTIONS: positiveInt.default(10),
+  D_ID_KEEP_ALIVE_MS: positiveInt.default(30_000),
+  D_ID_ATTEMPT_TIMEOUT_MS: positiveInt.default(30_000),
+  D_ID_MAX_ATTEMPTS: positiveInt.default(3),
+  D_ID_RETRY_INITIAL_MS: z.coerce.number().int().min(0).default(2_000),
+  D_ID_RETRY_MAX_MS: z.coerce.number().int().min(0).default(10_000),
+  /** Callers allowed to wait for a D-ID call slot per process; more get 503 + Retry-After at once. */
+  D_ID_MAX_QUEUE: positiveInt.default(200),
+  D_ID_MAX_QUEUE_WAIT_MS: positiveInt.default(10_000),
+  D_ID_BREAKER_FAILURES: positiveInt.default(5),
+  D_ID_BREAKER_COOLDOWN_MS: positiveInt.default(30_000),
+  /** Status polling of a talk: first delay, growing to the cap; the talk fails after the render timeout. */
+  D_ID_POLL_INITIAL_MS: positiveInt.default(1_000),
+  D_ID_POLL_MAX_MS: positiveInt.default(10_000),
+  D_ID_RENDER_TIMEOUT_MS: positiveInt.default(600_000),
+  /** Public https base URL D-ID can reach (e.g. https://kogi.example.edu); unset = polling only. */
+  D_ID_WEBHOOK_BASE_URL: url(["http:", "https:"]).optional(),
+  /** Unguessable path segment of D-ID's webhook, /v1/webhooks/d-id/{secret}; needed with the base URL. */
+  D_ID_WEBHOOK_SECRET: z.string().min(16).optional(),
+  /** Comma-separated API keys accepted on the video routes (kept only as hashes). */
+  VIDEO_API_KEYS: z.string().optional(),
+  /** HMAC-SHA256 key that signs the callbacks sent to a job's webhookUrl; unset = webhookUrl refused. */
+  VIDEO_WEBHOOK_SIGNING_SECRET: z.string().min(16).optional(),
+  VIDEO_WEBHOOK_MAX_ATTEMPTS: positiveInt.default(8),
+  /** Longest `Prefer: wait=N` a status read may hold. */
+  VIDEO_WAIT_MAX_SECONDS: positiveInt.max(300).default(30),
+  /** How long the legacy generate-video route waits for the video before answering with its status. */
+  VIDEO_LEGACY_WAIT_MS: positiveInt.default(120_000),
+  /** A job's lease: a crashed process's jobs are taken over by another this long after its last renewal. */
+  VIDEO_JOB_LEASE_MS: z.coerce.number().int().min(1_000).default(30_000),
+  /** How often each runner looks for due jobs (new jobs in the same process are picked up at once). */
+  VIDEO_RUNNER_POLL_MS: positiveInt.default(1_000),
+  /** Idempotency-Key records are kept at least this long. */
+  VIDEO_IDEMPOTENCY_TTL_HOURS: positiveInt.default(24),
+  VIDEO_UPLOAD_IMAGE_MAX_BYTES: positiveInt.default(10 * 1024 * 1024),
+  VIDEO_UPLOAD_AUDIO_MAX_BYTES: positiveInt.default(6 * 1024 * 1024),
 });
 
 export type Config = z.infer<typeof configSchema>;

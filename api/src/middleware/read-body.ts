@@ -8,7 +8,8 @@ import { bodyLimit } from "hono/body-limit";
 import type { HonoEnv } from "../context.js";
 import { ProblemError } from "../errors.js";
 
-export function readBody(maxBytes: number): MiddlewareHandler<HonoEnv> {
+/** `streamed`: path prefixes whose handlers read (and limit) their own bodies, e.g. multipart uploads. */
+export function readBody(maxBytes: number, streamed: string[] = []): MiddlewareHandler<HonoEnv> {
   // The unread rest of a refused body would poison the next request on a keep-alive connection.
   const tooLarge = () =>
     new ProblemError(413, "body_too_large", `The request body exceeds ${maxBytes} bytes`, undefined, {
@@ -22,6 +23,7 @@ export function readBody(maxBytes: number): MiddlewareHandler<HonoEnv> {
   });
   return async (c, next) => {
     if (c.req.method === "GET" || c.req.method === "HEAD") return next();
+    if (streamed.some((prefix) => c.req.path.startsWith(prefix))) return next();
     const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
     if (!incoming) return fallback(c, next);
     if (Number(incoming.headers["content-length"] ?? 0) > maxBytes) throw tooLarge();

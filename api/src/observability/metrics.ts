@@ -33,6 +33,19 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly dIdWebhooks = new Counter({
+    name: "kogi_d_id_webhooks_total",
+    help: "D-ID webhooks received: hint (a job's talk, re-read from D-ID) or stray (no such job)",
+    labelNames: ["result"] as const,
+    registers: [this.registry],
+  });
+  readonly videoCallbacks = new Counter({
+    name: "kogi_video_webhook_deliveries_total",
+    help: "Deliveries to callers' webhookUrl: sent, retry (failed, will retry) or failed (gave up)",
+    labelNames: ["result"] as const,
+    registers: [this.registry],
+  });
+
   constructor() {
     // Includes nodejs_eventloop_lag_* (p50/p90/p99 from monitorEventLoopDelay), heap and GC.
     collectDefaultMetrics({ register: this.registry, prefix: "kogi_", eventLoopMonitoringPrecision: 10 });

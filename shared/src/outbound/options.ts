@@ -13,6 +13,21 @@ export interface CallOptions {
   signal?: AbortSignal;
   /** Epoch ms by which the whole call (queue + attempts + backoff) must be done. */
   deadline?: number;
+  /** Fewer attempts than the upstream's retry.maxAttempts for this call (never more). */
+  maxAttempts?: number;
+}
+
+export interface RetryingCallOptions<T> extends CallOptions {
+  /**
+   * Runs before each retry, after the backoff: a call whose outcome is unknown (a create that timed
+   * out after its body was sent) can find out whether it happened. A value ends the call with it.
+   */
+  beforeRetry?: (error: unknown, attempt: number) => Promise<{ value: T } | undefined>;
+}
+
+/** A held concurrency slot (see Upstream.slot): renewed until released. */
+export interface Slot {
+  release(): void;
 }
 
 export interface UpstreamOptions {

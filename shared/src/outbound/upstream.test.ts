@@ -326,3 +326,54 @@ describe("metrics", () => {
     expect(text).toContain('kogi_upstream_shared_budget{upstream="openai-embeddings"} 1');
   });
 });
+
+describe("long-held slots", () => {
+  it("holds a slot past the lease time while renewed, in priority order, until released", async () => {
+    const target = upstream({ maxConcurrent: 1, leaseMs: 300 });
+    const first = await target.slot();
+    const order: string[] = [];
+    const take = (priority: "low" | "high") =>
+      target.slot({ priority }).then((slot) => {
+        order.push(priority);
+        return slot;
+      });
+    const low = take("low");
+    const high = take("high");
+    // Three lease periods: a slot that was not renewed would have expired and let a waiter in.
+    await new Promise((resolve) => setTimeout(resolve, 900));
+    expect(order).toEqual([]);
+    expect(target.stats()).toMatchObject({ active: 1, available: 0 });
+    first.release();
+    (await high).release();
+    (await low).release();
+    expect(order).toEqual(["high", "low"]);
+    expect(target.stats().active).toBe(0);
+  });
+});
+
+describe("beforeRetry", () => {
+  it("settles an unknown outcome instead of sending the call again", async () => {
+    const target = upstream();
+    const { fn, attempts } = script(new UpstreamTimeoutError("test", "attempt", 1), "sent twice");
+    const checks: number[] = [];
+    const value = await target.call(fn, {
+      beforeRetry: async (_error, attempt) => {
+        checks.push(attempt);
+        return { value: "found" };
+      },
+    });
+    expect(value).toBe("found");
+    expect(attempts).toHaveLength(1);
+    expect(checks).toEqual([1]);
+  });
+
+  it("lets the retry go ahead when it finds nothing, and maxAttempts caps a single call", async () => {
+    const target = upstream({ retry: { maxAttempts: 3, initialDelayMs: 5, maxDelayMs: 10 } });
+    const { fn, attempts } = script(new UpstreamHttpError(500), new UpstreamHttpError(500), "ok");
+    await expect(target.call(fn, { beforeRetry: async () => undefined })).resolves.toBe("ok");
+    expect(attempts).toHaveLength(3);
+    const capped = script(new UpstreamHttpError(500), "ok");
+    await expect(target.call(capped.fn, { maxAttempts: 1 })).rejects.toBeInstanceOf(UpstreamHttpError);
+    expect(capped.attempts).toHaveLength(1);
+  });
+});

@@ -25,7 +25,9 @@ import { type AcquireRequest, Limiter } from "./limiter.js";
 import {
   type CallOptions,
   type ResolvedOptions,
+  type RetryingCallOptions,
   resolveOptions,
+  type Slot,
   type UpstreamOptions,
   type UpstreamStats,
 } from "./options.js";
@@ -34,7 +36,15 @@ import { sleep } from "./timers.js";
 export { isConnectionError } from "./classify.js";
 export * from "./errors.js";
 export { registerUpstreamMetrics } from "./metrics.js";
-export type { BreakerState, CallOptions, Priority, UpstreamOptions, UpstreamStats } from "./options.js";
+export type {
+  BreakerState,
+  CallOptions,
+  Priority,
+  RetryingCallOptions,
+  Slot,
+  UpstreamOptions,
+  UpstreamStats,
+} from "./options.js";
 
 export class Upstream {
   readonly name: string;
@@ -60,7 +70,7 @@ export class Upstream {
    * Runs fn under the limiter, with retries, per-attempt timeout, overall deadline and breaker. fn gets
    * a signal that aborts on attempt timeout, deadline or caller abort; adapters pass it to fetch/the SDK.
    */
-  async call<T>(fn: AttemptFn<T>, options: CallOptions = {}): Promise<T> {
+  async call<T>(fn: AttemptFn<T>, options: RetryingCallOptions<T> = {}): Promise<T> {
     this.#counts.calls++;
     const { signal, deadline } = options;
     if (this.#closed) throw new UpstreamUnavailableError(this.name, 1, "closed");
@@ -79,11 +89,13 @@ export class Upstream {
     const ran: { error?: unknown; attempted: boolean } = { attempted: false };
     try {
       // The half-open probe gets one attempt: its job is to find out, not to insist on a likely-down upstream.
+      const maxAttempts = Math.min(this.#options.retry.maxAttempts, options.maxAttempts ?? Infinity);
       const value = await this.#attempts(
         fn,
         request,
-        ticket.probe ? 1 : this.#options.retry.maxAttempts,
+        ticket.probe ? 1 : maxAttempts,
         ran,
+        options.beforeRetry,
       );
       this.#breaker.record(ticket, "success");
       this.#counts.succeeded++;
@@ -105,6 +117,29 @@ export class Upstream {
         );
       throw error;
     }
+  }
+
+  /**
+   * Waits for one concurrency slot (in priority order, under the shared budget) and holds it, renewed,
+   * until released: for a scarce resource that outlives any HTTP call, such as a talk being rendered.
+   * A crashed holder's slot expires after leaseMs. No breaker and no retries: nothing is called.
+   */
+  async slot(options: Omit<CallOptions, "tokens" | "maxAttempts"> = {}): Promise<Slot> {
+    if (this.#closed) throw new UpstreamUnavailableError(this.name, 1, "closed");
+    const lease = await this.#limiter.acquire({
+      priority: options.priority ?? "normal",
+      tokens: 0,
+      signal: options.signal,
+      deadline: options.deadline,
+    });
+    const holding = new AbortController();
+    const release = this.#limiter.hold(lease, holding.signal);
+    return {
+      release: () => {
+        holding.abort();
+        release();
+      },
+    };
   }
 
   /**
@@ -149,6 +184,7 @@ export class Upstream {
     request: AcquireRequest,
     maxAttempts: number,
     ran: { error?: unknown; attempted: boolean },
+    beforeRetry?: RetryingCallOptions<T>["beforeRetry"],
   ): Promise<T> {
     const { deadline, signal } = request;
     let backoff: IBackoff<unknown> | undefined;
@@ -184,6 +220,8 @@ export class Upstream {
         if (deadline !== undefined && Date.now() + delayMs >= deadline) throw error;
         this.#counts.retries++;
         await sleep(delayMs, signal, () => new UpstreamAbortedError(this.name, signal?.reason));
+        const settled = await beforeRetry?.(error, attempt);
+        if (settled) return settled.value;
       }
     }
   }
