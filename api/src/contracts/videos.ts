@@ -16,6 +16,12 @@ export const videoIdParams = z.object({
     .openapi({ example: "vid_01jf3m6q7x8c9v0b1n2m3k4j5h" }),
 });
 
+/** How many of `keys` the (possibly invalid) body has. */
+function given(body: unknown, keys: string[]): number {
+  if (!body || typeof body !== "object") return 1; // the body itself is reported as wrong
+  return keys.filter((key) => (body as Record<string, unknown>)[key] !== undefined).length;
+}
+
 export const createVideoSchema = z
   .object({
     sourceUrl: z
@@ -71,21 +77,16 @@ export const createVideoSchema = z
       .optional(),
   })
   .strict()
-  .superRefine((body, ctx) => {
-    const sources = [body.sourceUrl, body.sourceImageId].filter((v) => v !== undefined).length;
-    if (sources !== 1)
-      ctx.addIssue({
-        code: "custom",
-        path: ["sourceUrl"],
-        message: "give exactly one of sourceUrl or sourceImageId",
-      });
-    const scripts = [body.script, body.audioUrl, body.audioId].filter((v) => v !== undefined).length;
-    if (scripts !== 1)
-      ctx.addIssue({
-        code: "custom",
-        path: ["script"],
-        message: "give exactly one of script, audioUrl or audioId",
-      });
+  // `when`: checked even when other fields are wrong, so one answer lists every bad field.
+  .refine((body) => given(body, ["sourceUrl", "sourceImageId"]) === 1, {
+    path: ["sourceUrl"],
+    message: "give exactly one of sourceUrl or sourceImageId",
+    when: () => true,
+  })
+  .refine((body) => given(body, ["script", "audioUrl", "audioId"]) === 1, {
+    path: ["script"],
+    message: "give exactly one of script, audioUrl or audioId",
+    when: () => true,
   })
   .openapi("CreateVideo");
 

@@ -16,6 +16,11 @@ const healthRoute = createRoute({
             status: z.literal("ok"),
             uptimeSeconds: z.number(),
             catalogVersion: z.number(),
+            videos: z
+              .enum(["enabled", "unconfigured"])
+              .openapi({
+                description: "unconfigured: D_ID_API_KEY is unset and the video routes answer 503",
+              }),
           }),
         },
       },
@@ -29,6 +34,7 @@ export function registerOpsHealth(app: App) {
       status: "ok" as const,
       uptimeSeconds: Math.round(performance.now() / 1000),
       catalogVersion: c.get("services").catalogVersion.current,
+      videos: c.get("services").videos.provider ? ("enabled" as const) : ("unconfigured" as const),
     }),
   );
 }

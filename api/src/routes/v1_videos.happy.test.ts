@@ -100,7 +100,7 @@ describe("DELETE /v1/videos/{id}", () => {
       });
       expect(response.status).toBe(200);
       expect(((await response.json()) as { status: string }).status).toBe("canceled");
-      slots.splice(0).forEach((slot) => slot?.release());
+      for (const slot of slots.splice(0)) slot?.release();
       const other = await h.video.create(textVideo());
       await h.video.until(other.body.id, ["done"]);
       expect(h.video.fake.stats().talksByUserData[body.id]).toBeUndefined();
