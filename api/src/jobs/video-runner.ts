@@ -32,6 +32,8 @@ export interface VideoRunnerOptions {
 interface ActiveJob {
   controller: AbortController;
   wake?: () => void;
+  /** A hint that arrived while no nap was running: the next nap ends at once. */
+  hinted?: boolean;
 }
 
 class LeaseLost extends Error {}
@@ -62,7 +64,12 @@ export class VideoRunner {
   start(): void {
     this.#unsubscribe.push(
       this.events.on("queued", () => this.#wakeClaim?.()),
-      this.events.on("hint", (jobId) => this.#active.get(jobId)?.wake?.()),
+      this.events.on("hint", (jobId) => {
+        const job = this.#active.get(jobId);
+        if (!job) return;
+        if (job.wake) job.wake();
+        else job.hinted = true;
+      }),
     );
     this.#heartbeat = setInterval(() => void this.#renew(), Math.max(100, this.options.leaseMs / 3));
     this.#loop = this.#claimLoop();
@@ -249,6 +256,10 @@ export class VideoRunner {
   }
 
   #nap(active: ActiveJob, ms: number): Promise<void> {
+    if (active.hinted) {
+      active.hinted = false;
+      return Promise.resolve();
+    }
     return new Promise((resolve) => {
       const done = () => {
         clearTimeout(timer);

@@ -16,11 +16,9 @@ const healthRoute = createRoute({
             status: z.literal("ok"),
             uptimeSeconds: z.number(),
             catalogVersion: z.number(),
-            videos: z
-              .enum(["enabled", "unconfigured"])
-              .openapi({
-                description: "unconfigured: D_ID_API_KEY is unset and the video routes answer 503",
-              }),
+            videos: z.enum(["enabled", "unconfigured"]).openapi({
+              description: "unconfigured: D_ID_API_KEY is unset and the video routes answer 503",
+            }),
           }),
         },
       },

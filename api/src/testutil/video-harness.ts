@@ -92,3 +92,36 @@ export interface VideoBody {
   detail?: string;
   errors?: { field: string; message: string }[];
 }
+
+/** Serves the harness's app on a real loopback port: uploads stream from a real socket. */
+export async function listen(
+  app: { fetch: (request: Request, env?: unknown) => Response | Promise<Response> },
+  port = 0,
+) {
+  const { serve } = await import("@hono/node-server");
+  return new Promise<{ url: string; close: () => Promise<void> }>((resolve) => {
+    const server = serve({ fetch: app.fetch, port, hostname: "127.0.0.1" }, (info) =>
+      resolve({
+        url: `http://127.0.0.1:${info.port}`,
+        close: () =>
+          new Promise<void>((done) => {
+            server.close(() => done());
+            (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
+          }),
+      }),
+    );
+  });
+}
+
+/** Bytes that start like the real format (magic bytes) and are `size` long. */
+export function fakeFile(kind: "png" | "jpeg" | "wav", size: number): Buffer {
+  const bytes = Buffer.alloc(size, 7);
+  const header =
+    kind === "png"
+      ? Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13, 0x49, 0x48, 0x44, 0x52])
+      : kind === "jpeg"
+        ? Buffer.from([0xff, 0xd8, 0xff, 0xe0, 0, 16, 0x4a, 0x46, 0x49, 0x46, 0])
+        : Buffer.concat([Buffer.from("RIFF"), Buffer.from([0x24, 0, 0, 0]), Buffer.from("WAVEfmt ")]);
+  header.copy(bytes);
+  return bytes;
+}
