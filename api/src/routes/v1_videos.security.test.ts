@@ -16,7 +16,8 @@ afterAll(async () => {
 
 describe("API keys", () => {
   it("401 without a key or with a wrong one, on every video route and the legacy ones", async () => {
-    for (const headers of [{}, { authorization: "Bearer not-a-key" }, { authorization: "Basic abc" }]) {
+    const attempts: Record<string, string>[] = [{}, { authorization: "Bearer not-a-key" }, { authorization: "Basic abc" }];
+    for (const headers of attempts) {
       for (const path of [
         "/v1/videos",
         "/v1/videos/vid_00000000000000000000000000",

@@ -88,6 +88,7 @@ export interface VideoBody {
   attempts: number;
   webhook: { url: string; state: string; attempts: number } | null;
   createdAt: string;
+  finishedAt: string | null;
   code?: string;
   detail?: string;
   errors?: { field: string; message: string }[];
