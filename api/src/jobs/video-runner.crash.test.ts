@@ -67,7 +67,9 @@ describe("a crashed api process", () => {
         const of = (status: string) => rows.filter((row) => row.status === status);
         const submitting = of("submitting");
         hung = submitting.find((row) => talks[row.id] === 1)?.id;
-        return of("processing").length === 2 && submitting.length === 1 && !!hung && of("queued").length === 3;
+        return (
+          of("processing").length === 2 && submitting.length === 1 && !!hung && of("queued").length === 3
+        );
       },
       "A to hold 2 processing, 1 hung submitting and 3 queued jobs",
       15_000,

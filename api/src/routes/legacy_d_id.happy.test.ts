@@ -93,4 +93,30 @@ describe("operations", () => {
     const health = (await (await h.request("/health")).json()) as { videos: string };
     expect(health.videos).toBe("enabled");
   });
+
+  it("the OpenAPI document covers every video route", async () => {
+    const doc = (await (await h.request("/openapi.json")).json()) as {
+      paths: Record<string, Record<string, { security?: unknown[] }>>;
+      components: { securitySchemes: Record<string, unknown> };
+    };
+    const expected: [string, string][] = [
+      ["/v1/videos", "post"],
+      ["/v1/videos", "get"],
+      ["/v1/videos/{id}", "get"],
+      ["/v1/videos/{id}", "delete"],
+      ["/v1/videos/uploads/images", "post"],
+      ["/v1/videos/uploads/audios", "post"],
+      ["/v1/webhooks/d-id/{secret}", "post"],
+      ["/api/d_id_optimized/generate-video", "post"],
+      ["/api/d_id_optimized/upload-source-image", "post"],
+      ["/api/d_id_optimized/upload-audio", "post"],
+      ["/api/d_id_optimized/talk-status/{talk_id}", "get"],
+      ["/api/d_id_optimized/stats", "get"],
+      ["/api/d_id_optimized/health", "get"],
+    ];
+    for (const [path, method] of expected)
+      expect(doc.paths[path]?.[method], `${method} ${path}`).toBeDefined();
+    expect(doc.paths["/v1/videos"]?.post?.security).toEqual([{ videoKey: [] }]);
+    expect(doc.components.securitySchemes.videoKey).toBeDefined();
+  });
 });

@@ -16,7 +16,11 @@ afterAll(async () => {
 
 describe("API keys", () => {
   it("401 without a key or with a wrong one, on every video route and the legacy ones", async () => {
-    const attempts: Record<string, string>[] = [{}, { authorization: "Bearer not-a-key" }, { authorization: "Basic abc" }];
+    const attempts: Record<string, string>[] = [
+      {},
+      { authorization: "Bearer not-a-key" },
+      { authorization: "Basic abc" },
+    ];
     for (const headers of attempts) {
       for (const path of [
         "/v1/videos",
