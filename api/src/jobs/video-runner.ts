@@ -38,11 +38,27 @@ interface ActiveJob {
 
 class LeaseLost extends Error {}
 
+/** Sleeps `ms`, or less when `waker.wake()` is called or `signal` aborts. */
+function nap(waker: { wake?: () => void }, ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const done = () => {
+      clearTimeout(timer);
+      waker.wake = undefined;
+      signal.removeEventListener("abort", done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    waker.wake = done;
+    signal.addEventListener("abort", done, { once: true });
+  });
+}
+
 export class VideoRunner {
   readonly id = `${hostname()}:${process.pid}:${randomBytes(4).toString("hex")}`;
   readonly #active = new Map<string, ActiveJob>();
   readonly #stop = new AbortController();
-  #wakeClaim: (() => void) | undefined;
+  readonly #claimWaker: { wake?: () => void } = {};
   #loop: Promise<void> | undefined;
   #heartbeat: NodeJS.Timeout | undefined;
   readonly #unsubscribe: (() => void)[] = [];
@@ -63,7 +79,7 @@ export class VideoRunner {
 
   start(): void {
     this.#unsubscribe.push(
-      this.events.on("queued", () => this.#wakeClaim?.()),
+      this.events.on("queued", () => this.#claimWaker.wake?.()),
       this.events.on("hint", (jobId) => {
         const job = this.#active.get(jobId);
         if (!job) return;
@@ -80,10 +96,13 @@ export class VideoRunner {
     this.#stop.abort();
     for (const off of this.#unsubscribe.splice(0)) off();
     clearInterval(this.#heartbeat);
-    this.#wakeClaim?.();
+    this.#claimWaker.wake?.();
     for (const job of this.#active.values()) job.controller.abort();
     await this.#loop;
-    while (this.#active.size > 0) await new Promise((resolve) => setTimeout(resolve, 10));
+    // Runs end promptly once aborted; a frozen database must not hold shutdown for ever.
+    const giveUpAt = Date.now() + 5_000;
+    while (this.#active.size > 0 && Date.now() < giveUpAt)
+      await new Promise((resolve) => setTimeout(resolve, 10));
     await this.jobs
       .releaseLeases(this.id)
       .catch((error: Error) =>
@@ -121,15 +140,7 @@ export class VideoRunner {
   }
 
   #idle(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        this.#wakeClaim = undefined;
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      this.#wakeClaim = done;
-    });
+    return nap(this.#claimWaker, ms, this.#stop.signal);
   }
 
   async #run(job: VideoJobRow, slot: Slot): Promise<void> {
@@ -144,7 +155,7 @@ export class VideoRunner {
     } finally {
       slot.release();
       this.#active.delete(job.id);
-      this.#wakeClaim?.();
+      this.#claimWaker.wake?.();
     }
   }
 
@@ -260,17 +271,7 @@ export class VideoRunner {
       active.hinted = false;
       return Promise.resolve();
     }
-    return new Promise((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        active.wake = undefined;
-        active.controller.signal.removeEventListener("abort", done);
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      active.wake = done;
-      active.controller.signal.addEventListener("abort", done, { once: true });
-    });
+    return nap(active, ms, active.controller.signal);
   }
 
   async #finish(job: VideoJobRow, finish: Finish): Promise<void> {

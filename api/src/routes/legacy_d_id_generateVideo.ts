@@ -61,7 +61,13 @@ export function registerLegacyGenerateVideo(app: App) {
       priority: parsePriority(old.priority),
     });
     if (!parsed.success) throw validationProblem(parsed.error, "body");
-    const { response } = await createVideo(services, owner, parsed.data, old);
+    const { response } = await createVideo(
+      services,
+      owner,
+      parsed.data,
+      old,
+      c.req.header("idempotency-key"),
+    );
     let job = await getVideo(services, owner, JSON.parse(response.body).id);
     const deadline = Date.now() + services.config.VIDEO_LEGACY_WAIT_MS;
     while (!isTerminal(job.status) && Date.now() < deadline && !c.req.raw.signal.aborted)

@@ -19,6 +19,8 @@ export interface ApiProcess {
   output(): string;
   /** Log lines (pino JSON) whose msg is `msg`. */
   logs(msg: string): Record<string, unknown>[];
+  /** Sends a signal that does not end it (SIGSTOP, SIGCONT). */
+  signal(signal: NodeJS.Signals): void;
   /** SIGKILL (default) or another signal; resolves once the process is gone. Safe to call twice. */
   kill(signal?: NodeJS.Signals): Promise<void>;
 }
@@ -87,6 +89,9 @@ export async function startApiProcess(
     },
     output: () => output,
     logs: (msg) => parsed().filter((line) => line.msg === msg),
+    signal(signal) {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+    },
     async kill(signal = "SIGKILL") {
       if (child.exitCode !== null || child.signalCode !== null) return;
       child.kill(signal);
