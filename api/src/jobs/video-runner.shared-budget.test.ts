@@ -39,7 +39,7 @@ describe("two api processes, one render budget", () => {
 
   beforeAll(async () => {
     // The first three talks render long enough to be seen together; the rest take 500 ms.
-    fake = await startFakeDId({ allowHttpWebhooks: true, queueMs: 0, renderMs: 2_000 });
+    fake = await startFakeDId({ allowHttpWebhooks: true, queueMs: 0, renderMs: 3_000 });
   });
 
   afterAll(async () => {
@@ -55,6 +55,8 @@ describe("two api processes, one render budget", () => {
       DATABASE_URL: state.databaseUrl,
       REDIS_PREFIX: state.redisPrefix,
       D_ID_MAX_CONCURRENCY: "3",
+      // Long enough that a process paused below for a moment keeps its job leases and render slots.
+      VIDEO_JOB_LEASE_MS: "6000",
     };
     // One after the other: both run the migrations otherwise, which is safe but slower.
     const a = await startApiProcess("A", env, started);
@@ -86,6 +88,10 @@ describe("two api processes, one render budget", () => {
     await waitFor(
       async () => (await owners())[ids[2] as string]?.includes(runnerOf(b)) ?? false,
       "B to claim its job",
+    );
+    const owner = await owners();
+    expect([owner[ids[0] as string], owner[ids[1] as string]].every((o) => o?.includes(runnerOf(a)))).toBe(
+      true,
     );
     a.signal("SIGCONT");
     // Both processes hold render slots at once, and the budget is full: 2 + 1.

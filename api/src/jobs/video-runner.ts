@@ -55,7 +55,8 @@ function nap(waker: { wake?: () => void }, ms: number, signal: AbortSignal): Pro
 }
 
 export class VideoRunner {
-  readonly id = `${hostname()}:${process.pid}:${randomBytes(4).toString("hex")}`;
+  // Fits lease_owner VARCHAR(64) whatever the host name (pod names run to 63 characters).
+  readonly id = `${hostname().slice(0, 40)}:${process.pid}:${randomBytes(4).toString("hex")}`;
   readonly #active = new Map<string, ActiveJob>();
   readonly #stop = new AbortController();
   readonly #claimWaker: { wake?: () => void } = {};

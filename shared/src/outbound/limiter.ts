@@ -144,7 +144,8 @@ export class Limiter {
     this.#active--;
     this.#holdMs = this.#holdMs * 0.8 + (Date.now() - lease.acquiredAt) * 0.2;
     this.#memory.release(lease.id);
-    if (lease.backend === "redis" && this.#redis) {
+    // A memory lease may have been adopted into Redis since: releasing an unknown id there is harmless.
+    if (this.#redis?.ready || (lease.backend === "redis" && this.#redis)) {
       // Best effort between acquisitions: our own release is the one change to the global count we know of.
       if (this.#activeGlobal !== undefined) this.#activeGlobal = Math.max(0, this.#activeGlobal - 1);
       // Unreachable Redis: the lease simply expires there after leaseMs.
@@ -282,6 +283,8 @@ export class Limiter {
     const redis = this.#redis;
     if (redis?.ready) {
       try {
+        // Back from memory, or reconnected (maybe to an emptied Redis): our leases count first.
+        if (redis.needsAdoption || this.#lastBackend === "memory") await this.#adopt(redis);
         const decision = await this.#bounded(redis, redis.tryAcquire(id, tokens), id);
         this.#lastBackend = "redis";
         this.#activeGlobal = decision.active;
@@ -308,6 +311,19 @@ export class Limiter {
     return { lease: { id, backend, acquiredAt: Date.now(), released: false } };
   }
 
+  /** Bounded like every budget command: a hanging Redis means memory, not a stuck queue. */
+  #adopt(redis: RedisBudget): Promise<void> {
+    const ms = this.#options.redisTimeoutMs;
+    let handle: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      handle = setTimeout(
+        () => reject(new Error(`${this.#options.name}: Redis did not adopt within ${ms}ms`)),
+        ms,
+      );
+    });
+    return Promise.race([redis.adopt(this.#memory.heldIds()), late]).finally(() => clearTimeout(handle));
+  }
+
   /** A budget command that hangs counts as failed; if it lands later after all, its lease is given back. */
   #bounded(redis: RedisBudget, pending: Promise<Decision>, id: string): Promise<Decision> {
     const ms = this.#options.redisTimeoutMs;
@@ -331,11 +347,12 @@ export class Limiter {
 
   async #renew(lease: Lease): Promise<void> {
     this.#memory.renew(lease.id);
-    if (lease.backend !== "redis" || !this.#redis?.ready) return;
+    // Every held lease is renewed into Redis, memory ones too: they then count in the shared budget.
+    if (!this.#redis?.ready) return;
     try {
-      if (!(await this.#redis.renew(lease.id))) {
+      if (!(await this.#redis.renew(lease.id)) && lease.backend === "redis") {
         this.#options.onRedisError(
-          new Error(`${this.#options.name}: lease ${lease.id} expired before renewal`),
+          new Error(`${this.#options.name}: lease ${lease.id} was lost by Redis; recorded again`),
         );
       }
     } catch (error) {

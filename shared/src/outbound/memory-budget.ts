@@ -64,6 +64,12 @@ export class MemoryBudget {
     }
   }
 
+  /** Every live lease of this process, whichever budget granted it. */
+  heldIds(): string[] {
+    this.#pruneLeases(this.now());
+    return [...this.#leases.keys()];
+  }
+
   renew(id: string): boolean {
     if (!this.#leases.has(id)) return false;
     this.#leases.set(id, this.now() + this.limits.leaseMs);

@@ -63,15 +63,27 @@ redis.call('PEXPIRE', KEYS[1], leaseMs + 1000)
 return {1, 0, 'ok', active + 1}
 `;
 
-// KEYS: 1 leases. ARGV: id, leaseMs. A lease still present was never pruned, so nobody took its slot:
-// extending it is safe. Gone (expired and pruned) -> 0, the holder lost it.
+// KEYS: 1 leases. ARGV: id, leaseMs. Extends a live lease; a lease Redis lost (a restart, or expiry
+// while Redis was unreachable) is added back, because its holder really is still using the slot, and
+// the budget must count it. Returns 1 when it was present, 0 when it was added back.
 const RENEW = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-if not redis.call('ZSCORE', KEYS[1], ARGV[1]) then return 0 end
-redis.call('ZADD', KEYS[1], 'XX', now + tonumber(ARGV[2]), ARGV[1])
+local present = redis.call('ZSCORE', KEYS[1], ARGV[1])
+redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
 redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[2]) + 1000)
-return 1
+if present then return 1 end
+return 0
+`;
+
+// KEYS: 1 leases. ARGV: leaseMs, ids... Records leases this process holds but Redis does not know of
+// (taken from memory during an outage, or lost in a restart), before Redis decides anything again.
+const ADOPT = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+for i = 2, #ARGV do redis.call('ZADD', KEYS[1], now + tonumber(ARGV[1]), ARGV[i]) end
+redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[1]) + 1000)
+return #ARGV - 1
 `;
 
 // ioredis' defineCommand sends EVALSHA and falls back to EVAL on NOSCRIPT, so a restarted (or
@@ -79,11 +91,14 @@ return 1
 interface Scripted {
   kogiUpstreamAcquire(...args: (string | number)[]): Promise<[number, number, string, number]>;
   kogiUpstreamRenew(...args: (string | number)[]): Promise<number>;
+  kogiUpstreamAdopt(...args: (string | number)[]): Promise<number>;
 }
 
 export class RedisBudget {
   readonly #redis: Redis & Scripted;
   readonly #keys: [leases: string, log: string, tokens: string];
+  /** Set on every (re)connection: the caller must adopt() its held leases before the next decision. */
+  needsAdoption = true;
 
   constructor(
     redis: Redis,
@@ -93,7 +108,12 @@ export class RedisBudget {
     if (typeof (redis as Partial<Scripted>).kogiUpstreamAcquire !== "function") {
       redis.defineCommand("kogiUpstreamAcquire", { numberOfKeys: 3, lua: ACQUIRE });
       redis.defineCommand("kogiUpstreamRenew", { numberOfKeys: 1, lua: RENEW });
+      redis.defineCommand("kogiUpstreamAdopt", { numberOfKeys: 1, lua: ADOPT });
     }
+    // A (re)connection may be to an empty Redis (a restart without persistence): re-register our leases.
+    redis.on("ready", () => {
+      this.needsAdoption = true;
+    });
     this.#redis = redis as Redis & Scripted;
     this.#keys = [`${keyBase}leases`, `${keyBase}log`, `${keyBase}tokens`];
   }
@@ -120,6 +140,11 @@ export class RedisBudget {
 
   async renew(id: string): Promise<boolean> {
     return (await this.#redis.kogiUpstreamRenew(this.#keys[0], id, this.limits.leaseMs)) === 1;
+  }
+
+  async adopt(ids: string[]): Promise<void> {
+    if (ids.length > 0) await this.#redis.kogiUpstreamAdopt(this.#keys[0], this.limits.leaseMs, ...ids);
+    this.needsAdoption = false;
   }
 
   async release(id: string): Promise<void> {
