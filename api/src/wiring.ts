@@ -121,12 +121,6 @@ export async function createServices(config: Config, logger: Logger) {
         ttlSeconds: config.CACHE_TTL_SECONDS,
       },
       upstreams: upstreams.map((u) => u.stats()),
-      videos: {
-        configured: !!video.videos.provider,
-        runner: video.videos.runner
-          ? { id: video.videos.runner.id, activeJobs: video.videos.runner.activeJobs }
-          : null,
-      },
       llm: { rewriter: `${llm.rewriter.provider}/${llm.rewriter.model}`, embedder: llm.embedder.provider },
     }),
     accepting: () => accepting,

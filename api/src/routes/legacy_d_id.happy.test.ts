@@ -79,11 +79,17 @@ describe("operations", () => {
     expect(ready.checks["upstream:d-id"]).toEqual({ ok: true, detail: "breaker closed" });
     const stats = (await (await h.request("/v1/stats")).json()) as {
       upstreams: { name: string; backend: string; available: number }[];
-      videos: { configured: boolean; runner: { activeJobs: number } };
+      videos: {
+        configured: boolean;
+        jobs: Record<string, number>;
+        oldestQueuedSeconds: number;
+        webhookDeliveries: object;
+      };
     };
     const names = stats.upstreams.map((u) => u.name);
     expect(names).toEqual(expect.arrayContaining(["d-id", "d-id-renders"]));
-    expect(stats.videos.configured).toBe(true);
+    expect(stats.videos).toMatchObject({ configured: true, oldestQueuedSeconds: 0 });
+    expect(stats.videos.jobs.done).toBeGreaterThanOrEqual(1);
     const metrics = await (await h.request("/metrics")).text();
     expect(metrics).toMatch(/^kogi_video_jobs\{status="done"\} [1-9]/m);
     expect(metrics).toMatch(/^kogi_video_oldest_queued_seconds 0$/m);

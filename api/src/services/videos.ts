@@ -234,3 +234,21 @@ export async function cancelVideo(services: ServiceContext, owner: string, id: s
     `Only a queued video can be canceled; this one is ${job.status} (D-ID is already rendering and billing it)`,
   );
 }
+
+/** Video figures for /v1/stats: jobs by status and the oldest queued job (all processes), callbacks. */
+export async function videoStats(services: ServiceContext) {
+  const { videos, metrics } = services;
+  if (!videos.provider) return { configured: false };
+  const [jobs, oldestQueuedSeconds, callbacks] = await Promise.all([
+    videos.jobs.countsByStatus(),
+    videos.jobs.oldestQueuedAgeSeconds(),
+    metrics.videoCallbacks.get(),
+  ]);
+  return {
+    configured: true,
+    jobs,
+    oldestQueuedSeconds,
+    webhookDeliveries: Object.fromEntries(callbacks.values.map((v) => [String(v.labels.result), v.value])),
+    runner: videos.runner ? { id: videos.runner.id, activeJobs: videos.runner.activeJobs } : null,
+  };
+}
