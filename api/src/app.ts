@@ -5,7 +5,7 @@ import { OpenAPIHono } from "@hono/zod-openapi";
 import type { HonoEnv, ServiceContext } from "./context.js";
 import { ProblemError, problemResponse, toProblem, upstreamProblem, validationProblem } from "./errors.js";
 import { readBody } from "./middleware/read-body.js";
-import { requestContext } from "./middleware/request-context.js";
+import { CLIENT_CLOSED, clientDisconnected, requestContext } from "./middleware/request-context.js";
 import { requireVideoKey } from "./middleware/video-auth.js";
 import { registerLegacyAnswer } from "./routes/legacy_answer.js";
 import { registerLegacyGenerateVideo } from "./routes/legacy_d_id_generateVideo.js";
@@ -111,6 +111,14 @@ export function createApp(services: ServiceContext): App {
     ),
   );
   app.onError((error, c) => {
+    // Whatever failed once the client left (aborted upstream work, mostly) has nobody to answer.
+    if (clientDisconnected(c)) {
+      services.logger.debug(
+        { err: (error as Error).message, requestId: c.get("requestId") },
+        "client went away",
+      );
+      return c.body(null, CLIENT_CLOSED as never);
+    }
     const problem = toProblem(error) ?? upstreamProblem(error);
     if (problem) return problemResponse(c, problem);
     services.logger.error({ err: error, requestId: c.get("requestId"), path: c.req.path }, "unhandled error");

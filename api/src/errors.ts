@@ -10,6 +10,7 @@ import {
 } from "@kogi/shared/outbound/errors";
 import { ProblemError, TITLES } from "@kogi/shared/problem";
 import { DIdApiError } from "./adapters/d-id/errors.js";
+import { DatabaseUnavailableError } from "./adapters/mysql/guard.js";
 import { VectorSidecarError } from "./adapters/vector-client.js";
 
 export {
@@ -50,7 +51,10 @@ export function errorResponses(...statuses: number[]) {
   );
 }
 
-/** Upstream outcomes as answers: shed load and open breakers say when to come back. */
+/**
+ * Dependency and upstream outcomes as answers, decided by which adapter failed (each throws its own
+ * error type): shed load, open breakers and unavailable dependencies say when to come back.
+ */
 export function upstreamProblem(error: unknown): ProblemError | undefined {
   const retry = (seconds: number) => ({ "Retry-After": String(Math.max(1, Math.ceil(seconds))) });
   if (error instanceof UpstreamOverloadedError)
@@ -91,16 +95,16 @@ export function upstreamProblem(error: unknown): ProblemError | undefined {
       undefined,
       retry(1),
     );
-  if (
-    (error as { code?: string })?.code === "UND_ERR_CONNECT_TIMEOUT" ||
-    (error as { code?: string })?.code === "ECONNREFUSED"
-  )
-    return new ProblemError(
-      503,
-      "vector_unavailable",
-      "The vector search is unreachable; retry later",
-      undefined,
-      retry(5),
+  if (error instanceof DatabaseUnavailableError)
+    return withoutStack(
+      () =>
+        new ProblemError(
+          503,
+          "database_unavailable",
+          "The database is unavailable or too slow right now; retry later",
+          undefined,
+          retry(2),
+        ),
     );
   return undefined;
 }

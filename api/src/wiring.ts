@@ -18,13 +18,22 @@ import { Metrics } from "./observability/metrics.js";
 import { CatalogVersion } from "./services/catalog-version.js";
 import { createVideoServices } from "./video-wiring.js";
 
-async function timed(probe: () => Promise<unknown>): Promise<ReadinessCheck> {
+/** A readiness probe with its own deadline: /ready answers in bounded time whatever hangs. */
+async function timed(probe: () => Promise<unknown>, timeoutMs: number): Promise<ReadinessCheck> {
   const started = performance.now();
+  let timer: NodeJS.Timeout | undefined;
   try {
-    await probe();
+    await Promise.race([
+      probe(),
+      new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+      }),
+    ]);
     return { ok: true, latencyMs: Math.round((performance.now() - started) * 100) / 100 };
   } catch (error) {
     return { ok: false, detail: (error as Error).message };
+  } finally {
+    clearTimeout(timer);
   }
 }
 
@@ -33,6 +42,7 @@ export async function createServices(config: Config, logger: Logger) {
     databaseUrl: config.DATABASE_URL,
     size: config.DB_POOL_SIZE,
     queueLimit: config.DB_QUEUE_LIMIT,
+    deadlines: { statementMs: config.DB_STATEMENT_TIMEOUT_MS, acquireMs: config.DB_ACQUIRE_TIMEOUT_MS },
   });
   const redis = createRedis(config.REDIS_URL);
   const subscriber = createRedis(config.REDIS_URL, { subscriber: true });
@@ -99,14 +109,14 @@ export async function createServices(config: Config, logger: Logger) {
         }),
       );
       const [mysql, redisCheck, vectorCheck] = await Promise.all([
-        timed(() => pool.query("SELECT 1")),
+        timed(() => pool.query("SELECT 1"), config.READY_PROBE_TIMEOUT_MS),
         redisTier.available
-          ? timed(() => redis.ping())
+          ? timed(() => redis.ping(), config.READY_PROBE_TIMEOUT_MS)
           : Promise.resolve({
               ok: false,
               detail: `redis ${redis.status}; serving from the in-process cache`,
             }),
-        vector.ready(),
+        vector.ready(config.READY_PROBE_TIMEOUT_MS),
       ]);
       return { mysql, redis: redisCheck, vector: vectorCheck, ...breakers };
     },

@@ -21,6 +21,12 @@ export const configSchema = z.object({
   DATABASE_URL: url(["mysql:", "mariadb:"]).default("mysql://root@127.0.0.1:3306/kogi"),
   DB_POOL_SIZE: positiveInt.default(10),
   DB_QUEUE_LIMIT: z.coerce.number().int().min(0).default(500),
+  /** Client-side deadline of every statement on the request path (a frozen database never answers). */
+  DB_STATEMENT_TIMEOUT_MS: positiveInt.default(5_000),
+  /** Longest wait for a pooled connection before 503 database_unavailable. */
+  DB_ACQUIRE_TIMEOUT_MS: positiveInt.default(1_000),
+  /** Deadline of each /ready probe (MySQL, Redis, sidecar), so readiness answers within a second. */
+  READY_PROBE_TIMEOUT_MS: positiveInt.default(800),
   REDIS_URL: url(["redis:", "rediss:"]).default("redis://127.0.0.1:6379"),
   REDIS_PREFIX: z.string().default("kogi:"),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
@@ -68,6 +74,8 @@ export const configSchema = z.object({
   OPENAI_BREAKER_COOLDOWN_MS: positiveInt.default(10_000),
   /** Overall deadline of an answer (a client may ask for less with X-Request-Timeout-Ms). */
   ANSWER_TIMEOUT_MS: positiveInt.default(15_000),
+  /** hybrid = lexical + vector rankings fused; vector or lexical alone for comparisons (bench:answer). */
+  ANSWER_RANKING: z.enum(["hybrid", "vector", "lexical"]).default("hybrid"),
 
   // Videos through D-ID.
   /** `API_USERNAME:API_PASSWORD` from D-ID Studio; without it every video route answers 503. */

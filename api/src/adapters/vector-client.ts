@@ -31,7 +31,7 @@ export interface VectorSearch {
   search(query: VectorQuery, signal?: AbortSignal): Promise<VectorAnswer>;
   /** Embeds texts with the live index's own (local) embedder. */
   embed(texts: string[], signal?: AbortSignal): Promise<EmbedAnswer>;
-  ready(): Promise<ReadinessCheck>;
+  ready(timeoutMs?: number): Promise<ReadinessCheck>;
   close(): Promise<void>;
 }
 
@@ -111,17 +111,19 @@ export class HttpVectorClient implements VectorSearch {
       // a caller's abort stays an abort.
       if (timeout.aborted && !signal?.aborted)
         throw new VectorSidecarError(504, `vector sidecar did not answer within ${this.timeoutMs} ms`);
-      throw error;
+      if (signal?.aborted || error instanceof VectorSidecarError) throw error;
+      // Refused, reset, dropped: the sidecar is unreachable; said here, where we know it was the sidecar.
+      throw new VectorSidecarError(503, `vector sidecar unreachable: ${(error as Error).message}`);
     }
   }
 
-  async ready(): Promise<ReadinessCheck> {
+  async ready(timeoutMs = 1_000): Promise<ReadinessCheck> {
     const started = performance.now();
     try {
       const response = await this.#pool.request({
         method: "GET",
         path: "/ready",
-        signal: AbortSignal.timeout(1_000),
+        signal: AbortSignal.timeout(timeoutMs),
       });
       const body = (await response.body.json()) as { index?: string | null };
       const latencyMs = Math.round((performance.now() - started) * 100) / 100;

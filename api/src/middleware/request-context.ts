@@ -1,8 +1,22 @@
 // Per-request bookkeeping: request id, timing headers, cache header, metrics and the access log.
-import type { MiddlewareHandler } from "hono";
+import type { ServerResponse } from "node:http";
+import type { Context, MiddlewareHandler } from "hono";
 import type { HonoEnv } from "../context.js";
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** Status recorded for a request whose client left before the answer (nginx's convention). */
+export const CLIENT_CLOSED = 499;
+
+/**
+ * Whether the client has gone (its socket closed before we answered). Only under Node, where it is a
+ * property read; elsewhere (tests through app.request) a client cannot leave.
+ */
+export function clientDisconnected(c: Context): boolean {
+  const outgoing = (c.env as { outgoing?: ServerResponse } | undefined)?.outgoing;
+  if (!outgoing || outgoing.writableFinished) return false;
+  return outgoing.socket ? outgoing.socket.destroyed : outgoing.destroyed;
+}
 
 export function requestContext(): MiddlewareHandler<HonoEnv> {
   return async (c, next) => {
@@ -25,7 +39,9 @@ export function requestContext(): MiddlewareHandler<HonoEnv> {
     const cache = c.get("cacheStatus");
     if (cache) headers.set("X-Cache", cache === "miss" ? "MISS" : `HIT; tier=${cache}`);
     const route = c.res.status === 404 && c.req.routePath === "/*" ? "unmatched" : c.req.routePath;
-    metrics.httpDuration.observe({ method: c.req.method, route, status: c.res.status }, ms / 1000);
-    logger.debug({ requestId, method: c.req.method, path: c.req.path, status: c.res.status, ms }, "request");
+    // An impatient client is not a server error: it is counted apart and never as a 5xx.
+    const status = clientDisconnected(c) ? CLIENT_CLOSED : c.res.status;
+    metrics.httpDuration.observe({ method: c.req.method, route, status }, ms / 1000);
+    logger.debug({ requestId, method: c.req.method, path: c.req.path, status, ms }, "request");
   };
 }

@@ -1,5 +1,6 @@
 // The mysql2 pool with explicit limits; the only place connection settings live.
 import mysql, { type Pool } from "mysql2/promise";
+import { type Deadlines, guardPool } from "./guard.js";
 
 export interface PoolOptions {
   databaseUrl: string;
@@ -7,6 +8,8 @@ export interface PoolOptions {
   queueLimit: number;
   /** Connect without selecting the database (used to create it). */
   withoutDatabase?: boolean;
+  /** The request path's deadlines (see guard.ts); CLIs and migrations run without them. */
+  deadlines?: Deadlines;
 }
 
 export function databaseName(databaseUrl: string): string {
@@ -16,9 +19,9 @@ export function databaseName(databaseUrl: string): string {
   return name;
 }
 
-export function createPool({ databaseUrl, size, queueLimit, withoutDatabase }: PoolOptions): Pool {
+export function createPool({ databaseUrl, size, queueLimit, withoutDatabase, deadlines }: PoolOptions): Pool {
   const url = new URL(databaseUrl);
-  return mysql.createPool({
+  const pool = mysql.createPool({
     host: url.hostname,
     port: Number(url.port || 3306),
     user: decodeURIComponent(url.username || "root"),
@@ -39,6 +42,7 @@ export function createPool({ databaseUrl, size, queueLimit, withoutDatabase }: P
     timezone: "Z",
     multipleStatements: false,
   });
+  return deadlines ? guardPool(pool, deadlines) : pool;
 }
 
 /** Pool occupancy for metrics; mysql2 exposes no public counters, so read its documented-by-source fields. */

@@ -1,0 +1,122 @@
+// Deadlines and one error type for the request path's database: every statement has a client-side
+// timeout (a frozen server never answers, so a server-side max_statement_time would not help), taking
+// a connection from the pool waits at most acquireMs, and a failure of the database itself (not of
+// the SQL) becomes DatabaseUnavailableError, which the api answers with 503 + Retry-After.
+import type { Pool, PoolConnection } from "mysql2/promise";
+
+export class DatabaseUnavailableError extends Error {
+  override name = "DatabaseUnavailableError";
+}
+
+export interface Deadlines {
+  statementMs: number;
+  acquireMs: number;
+}
+
+// Errors that say the database (or the connection to it) failed, not the statement.
+const UNAVAILABLE_CODES = new Set([
+  "PROTOCOL_SEQUENCE_TIMEOUT", // our per-statement timeout
+  "PROTOCOL_CONNECTION_LOST",
+  "PROTOCOL_ENQUEUE_AFTER_FATAL_ERROR",
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "ETIMEDOUT",
+  "EPIPE",
+  "EHOSTUNREACH",
+  "ENOTFOUND",
+  "ER_CON_COUNT_ERROR",
+  "ER_SERVER_SHUTDOWN",
+  "ER_STATEMENT_TIMEOUT", // MariaDB max_statement_time
+  "ER_QUERY_TIMEOUT", // MySQL max_execution_time
+]);
+const UNAVAILABLE_MESSAGES = /Pool is closed|Queue limit reached|closed state|Connection lost/i;
+
+export function isDatabaseFailure(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const { code, fatal } = error as { code?: string; fatal?: boolean };
+  return (
+    fatal === true ||
+    (code !== undefined && UNAVAILABLE_CODES.has(code)) ||
+    UNAVAILABLE_MESSAGES.test(error.message)
+  );
+}
+
+function translate(error: unknown): never {
+  if (error instanceof DatabaseUnavailableError || !isDatabaseFailure(error)) throw error;
+  throw new DatabaseUnavailableError(`the database is unavailable: ${(error as Error).message}`, {
+    cause: error,
+  });
+}
+
+type Runner = (sql: unknown, values?: unknown) => Promise<unknown>;
+
+/** `sql` as mysql2 takes it (text or options), with our timeout unless the caller gave one. */
+function withTimeout(sql: unknown, ms: number): unknown {
+  if (typeof sql === "string") return { sql, timeout: ms };
+  const options = sql as { timeout?: number };
+  return options.timeout === undefined ? { ...options, timeout: ms } : options;
+}
+
+function guardConnection(conn: PoolConnection, deadlines: Deadlines): PoolConnection {
+  return new Proxy(conn, {
+    get(target, property, receiver) {
+      const value = Reflect.get(target, property, receiver);
+      if (property === "query" || property === "execute")
+        return (sql: unknown, values?: unknown) =>
+          (value as Runner).call(target, withTimeout(sql, deadlines.statementMs), values).catch(translate);
+      if (
+        property === "beginTransaction" ||
+        property === "commit" ||
+        property === "rollback" ||
+        property === "ping"
+      )
+        return () => (value as () => Promise<unknown>).call(target).catch(translate);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+}
+
+/** A pool whose every use has a deadline; its type is mysql2's, so repositories do not change. */
+export function guardPool(pool: Pool, deadlines: Deadlines): Pool {
+  const acquire = async (): Promise<PoolConnection> => {
+    let timer: NodeJS.Timeout | undefined;
+    let timedOut = false;
+    const pending = pool.getConnection();
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        timedOut = true;
+        reject(new DatabaseUnavailableError(`no database connection within ${deadlines.acquireMs} ms`));
+      }, deadlines.acquireMs);
+    });
+    // A connection that arrives after we gave up goes straight back.
+    pending.then(
+      (conn) => timedOut && conn.release(),
+      () => undefined,
+    );
+    try {
+      return guardConnection(await Promise.race([pending, late]).catch(translate), deadlines);
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+  const run = (method: "query" | "execute") => async (sql: unknown, values?: unknown) => {
+    const conn = await acquire();
+    try {
+      return await (conn[method] as unknown as Runner)(sql, values);
+    } finally {
+      conn.release();
+    }
+  };
+  const overrides: Record<string | symbol, unknown> = {
+    getConnection: acquire,
+    query: run("query"),
+    execute: run("execute"),
+  };
+  return new Proxy(pool, {
+    get(target, property, receiver) {
+      if (property in overrides) return overrides[property];
+      const value = Reflect.get(target, property, receiver);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+}
