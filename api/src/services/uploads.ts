@@ -13,7 +13,8 @@ import { videoServices } from "./videos.js";
 
 export type UploadKind = "image" | "audio";
 
-// The multipart envelope around the file (boundaries, part headers, a few small fields).
+// The multipart envelope around the file (boundaries, part headers, a few small fields). nginx's
+// client_max_body_size on the upload locations is each file limit plus this (nginx/nginx.conf).
 const ENVELOPE_BYTES = 64 * 1024;
 const FILE_FIELDS = new Set(["file", "image", "audio"]);
 
