@@ -2,14 +2,18 @@
 # One image for both Kogi processes: the API (default CMD) and the vector sidecar (compose overrides
 # the command). One image means one faiss-node build and one set of node_modules to reason about.
 #
+# Production runs compiled JavaScript: the build stage compiles (`npm run build`), the runtime stage
+# gets the dist/ folders and production node_modules only (no tsx, esbuild, TypeScript or other
+# devDependencies).
+#
 #   docker build -t kogi .
-#   docker run kogi                                                  # API on :8080
-#   docker run kogi node_modules/.bin/tsx vector-worker/src/main.ts  # vector sidecar
+#   docker run kogi                                                  # API on :8080 (API_WORKERS: one per core)
+#   docker run kogi node vector-worker/dist/main.js                  # vector sidecar
 
 ARG NODE_IMAGE=node:20-bookworm-slim
 
 # ---------------------------------------------------------------------------------------------
-# build: compiler toolchain + libfaiss-dev. None of this ships; only /app is copied out.
+# build: compiler toolchain + libfaiss-dev + every npm dependency. None of this ships.
 # ---------------------------------------------------------------------------------------------
 FROM ${NODE_IMAGE} AS build
 
@@ -41,15 +45,36 @@ COPY vector-worker/package.json vector-worker/
 COPY load-tests/package.json load-tests/
 # faiss-node's install script (prebuild-install) takes the tarball from this directory instead of
 # downloading; the path must be absolute because the script runs inside node_modules/faiss-node.
-# --include=dev: tsx (the runtime TypeScript loader) is a root devDependency, and a NODE_ENV=production
-# build arg would otherwise silently drop it. The `npm install` fallback mirrors scripts/bootstrap.sh:
-# npm can reject `npm ci` when the lockfile lacks other platforms' optional binaries (npm/cli#8320);
-# it installs the same locked versions.
+# --include=dev: the compiler (esbuild) is a devDependency, and a NODE_ENV=production build arg would
+# otherwise silently drop it. The `npm install` fallback mirrors scripts/bootstrap.sh: npm can reject
+# `npm ci` when the lockfile lacks other platforms' optional binaries (npm/cli#8320); it installs the
+# same locked versions.
 ENV npm_config_faiss_node_local_prebuilds=/app/.cache/faiss-prebuilds
 RUN npm ci --include=dev --no-audit --no-fund \
  || npm install --include=dev --no-audit --no-fund
 
 COPY . .
+# api/dist, vector-worker/dist, dist (the same `npm run build` as on a laptop).
+RUN node scripts/build.mjs
+
+# ---------------------------------------------------------------------------------------------
+# production files: the build's output and node_modules without devDependencies, gathered in /out.
+# ---------------------------------------------------------------------------------------------
+FROM build AS production-files
+# prune keeps the installed faiss-node addon (a production dependency) and drops tsx, esbuild,
+# TypeScript, Vitest, Biome and the rest. Only what the built code reads is copied: the bundles (with
+# the migrations and the Piscina worker beside them), the manifests (the "type": "module" of each
+# folder) and node_modules, including a workspace's own node_modules should npm ever nest one there.
+RUN npm prune --omit=dev --no-audit --no-fund \
+ && mkdir -p /out \
+ && cp -a package.json node_modules dist /out/ \
+ && for pkg in shared api vector-worker load-tests; do \
+      mkdir -p "/out/$pkg" && cp -a "$pkg/package.json" "/out/$pkg/" \
+      && for part in dist node_modules; do [ ! -e "$pkg/$part" ] || cp -a "$pkg/$part" "/out/$pkg/"; done; \
+    done \
+ && for tool in tsx esbuild typescript vitest @biomejs/biome; do \
+      if [ -e "/out/node_modules/$tool" ]; then echo "devDependency $tool left in the image" >&2; exit 1; fi; \
+    done
 
 # ---------------------------------------------------------------------------------------------
 # runtime: Node + the shared libraries faiss-node.node links, nothing else.
@@ -64,13 +89,12 @@ RUN apt-get update \
       libblas3 liblapack3 libgomp1 libgfortran5 \
  && rm -rf /var/lib/apt/lists/*
 
-# NODE_ENV only here: set in the build stage it would make npm skip devDependencies (tsx).
+# NODE_ENV only here: set in the build stage it would make npm skip devDependencies (esbuild).
 ENV NODE_ENV=production
 WORKDIR /app
 
-# Code stays owned by root so the non-root process cannot rewrite it. node_modules is copied whole
-# (dev dependencies included) because the processes run through tsx, a devDependency.
-COPY --from=build /app /app
+# Code stays owned by root so the non-root process cannot rewrite it.
+COPY --from=production-files /out /app
 
 # /app/data is the only place the processes write (the vector index). Creating it owned by `node`
 # matters: an empty named volume mounted here is seeded with this directory's ownership, so the
@@ -81,9 +105,11 @@ RUN mkdir -p /app/data && chown node:node /app/data
 USER node
 
 # Fail the build, not the first request, if a runtime library is missing: load the addon (from the
-# vector-worker workspace, where it is declared) and touch BLAS through a tiny index.
+# vector-worker workspace, where it is declared) and touch BLAS through a tiny index; and import every
+# package the built code imports (the build lists them), so nothing it needs was pruned away.
 RUN cd vector-worker \
- && node -e "const f = require('faiss-node'); const i = new f.IndexFlatL2(2); i.add([0, 1]); if (i.ntotal() !== 1) process.exit(1)"
+ && node -e "const f = require('faiss-node'); const i = new f.IndexFlatL2(2); i.add([0, 1]); if (i.ntotal() !== 1) process.exit(1)" \
+ && cd .. && node --input-type=module -e "const { externals } = JSON.parse(await (await import('node:fs/promises')).readFile('dist/.build-manifest.json', 'utf8')); for (const name of externals) await import(name)"
 
 # 8080: API (PORT). 8090: vector sidecar (VECTOR_PORT). Documentation only.
 EXPOSE 8080 8090
@@ -94,6 +120,7 @@ EXPOSE 8080 8090
 HEALTHCHECK --interval=15s --timeout=3s --start-period=60s --retries=3 \
   CMD ["node", "-e", "fetch(`http://127.0.0.1:${process.env.PORT || 8080}/health`, { signal: AbortSignal.timeout(2000) }).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 
-# tsx runs the TypeScript directly (no build step) and relays SIGTERM to the node child it spawns,
-# so main.ts's graceful shutdown runs on `docker stop`.
-CMD ["node_modules/.bin/tsx", "api/src/main.ts"]
+# node on the built JavaScript, no loader in between: SIGTERM from `docker stop` (through tini in
+# compose) reaches the api's primary, which drains every worker before exiting. API_WORKERS defaults to
+# one worker per core; compose runs one per replica (API_WORKERS=1) and scales with replicas instead.
+CMD ["node", "--enable-source-maps", "api/dist/main.js"]

@@ -3,7 +3,7 @@ import { parseArgs } from "node:util";
 import { startFakeDId } from "@kogi/shared/fakes/d-id-server";
 import { startFakeOpenAI } from "@kogi/shared/fakes/openai-server";
 
-const usage = `Usage: tsx scripts/dev-fakes.ts [options]
+const usage = `Usage: npm run dev:fakes -- [options]
   --port <n>            fake OpenAI listen port (default 8787; 0 = any free port)
   --host <addr>         listen address of both fakes (default 127.0.0.1)
   --chat-latency <ms>   delay before each chat completion (default 1500, roughly a real rewrite)

@@ -1,16 +1,24 @@
-// `npm start`: the api, then (on a fresh machine) the demo vector index, then the vector sidecar.
-// Both run as child processes; a signal to this process is passed on, and either one dying stops both.
+// `npm start`: the api, then (on a fresh machine) the demo vector index, then the vector sidecar, each
+// `node` on the built JavaScript (`npm start` builds first when the build is stale). Both run as child
+// processes; a signal to this process is passed on, and either one dying stops both.
 import { type ChildProcess, spawn } from "node:child_process";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { loadConfig } from "@kogi/shared/config";
-import { readCurrentVersion, readManifest } from "../vector-worker/src/index-format.js";
+import { readCurrentVersion, readManifest } from "@kogi/vector-worker/index-format";
 
 const config = loadConfig();
-const tsx = join(process.cwd(), "node_modules/.bin/tsx");
+// This file runs as dist/start-all.js; both it and scripts/ sit one level below the repository root.
+const root = fileURLToPath(new URL("../", import.meta.url));
+const built = (path: string) => join(root, path);
 const children: ChildProcess[] = [];
 
+function node(script: string): ChildProcess {
+  return spawn(process.execPath, ["--enable-source-maps", built(script)], { stdio: "inherit" });
+}
+
 function run(name: string, script: string): ChildProcess {
-  const child = spawn(tsx, [script], { stdio: "inherit" });
+  const child = node(script);
   child.once("exit", (code, signal) => {
     console.error(`${name} exited (${signal ?? code}); stopping`);
     for (const other of children) if (other !== child && other.exitCode === null) other.kill("SIGTERM");
@@ -45,12 +53,12 @@ for (const signal of ["SIGINT", "SIGTERM"] as const)
     for (const child of children) if (child.exitCode === null) child.kill(signal);
   });
 
-run("api", "api/src/main.ts");
+run("api", "api/dist/main.js");
 const catalogVersion = await apiReady();
 if (!(await indexIsCurrent(catalogVersion))) {
   console.error("building the vector index for the current catalog (npm run index:build)");
-  const build = spawn(tsx, ["vector-worker/src/cli/index-build.ts"], { stdio: "inherit" });
+  const build = node("vector-worker/dist/index-build.js");
   const code = await new Promise<number | null>((resolve) => build.once("exit", resolve));
   if (code !== 0) console.error("index build failed; the sidecar starts without an index and /ready says so");
 }
-run("vector sidecar", "vector-worker/src/main.ts");
+run("vector sidecar", "vector-worker/dist/main.js");

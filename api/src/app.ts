@@ -1,6 +1,5 @@
 // Builds the Hono app from a ServiceContext. No Node imports: adapters are wired in main.ts.
 
-import { swaggerUI } from "@hono/swagger-ui";
 import { OpenAPIHono } from "@hono/zod-openapi";
 import type { HonoEnv, ServiceContext } from "./context.js";
 import { ProblemError, problemResponse, toProblem, upstreamProblem, validationProblem } from "./errors.js";
@@ -13,6 +12,7 @@ import { registerLegacyDIdStats } from "./routes/legacy_d_id_stats.js";
 import { registerLegacyTalkStatus } from "./routes/legacy_d_id_talkStatus.js";
 import { LEGACY_UPLOAD_PATHS, registerLegacyUploads } from "./routes/legacy_d_id_uploads.js";
 import { registerLegacySearch } from "./routes/legacy_search.js";
+import { registerOpsDocs } from "./routes/ops_docs.js";
 import { registerOpsHealth } from "./routes/ops_health.js";
 import { registerOpsMetrics } from "./routes/ops_metrics.js";
 import { registerOpsReady } from "./routes/ops_ready.js";
@@ -102,7 +102,8 @@ export function createApp(services: ServiceContext): App {
     scheme: "bearer",
     description: "A key from VIDEO_API_KEYS; a video job is visible only to the key that created it",
   });
-  app.get("/docs", swaggerUI({ url: "/openapi.json", title: "Kogi API" }));
+  // Swagger UI over /openapi.json; its files come from an npm package through Kogi itself (no CDN).
+  registerOpsDocs(app);
 
   app.notFound((c) =>
     problemResponse(

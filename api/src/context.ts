@@ -38,6 +38,14 @@ export interface VideoServices {
   webhookSecret?: string;
 }
 
+/** The interactive docs page's static files (Swagger UI from an npm package), served by Kogi itself: no CDN. */
+export interface DocsAssets {
+  /** Version of the package the files come from (ETag and cache busting). */
+  version: string;
+  /** One file by name, or undefined when the name is not one of the page's files. */
+  read(name: string): Promise<{ body: Uint8Array; contentType: string } | undefined>;
+}
+
 export interface ServiceContext {
   config: Config;
   logger: Logger;
@@ -50,7 +58,8 @@ export interface ServiceContext {
   /** The answer pipeline's language models (OpenAI-compatible, or the offline defaults). */
   llm: { rewriter: Rewriter; embedder: QueryEmbedder };
   videos: VideoServices;
-  /** Dependency probes for /ready; also refreshes gauges. */
+  docs: DocsAssets;
+  /** Dependency probes for /ready (the metrics gauges read their own values at scrape time). */
   readiness: () => Promise<Record<string, ReadinessCheck>>;
   /** Extra figures for /v1/stats (pool, cache sizes). */
   stats: () => Record<string, unknown>;

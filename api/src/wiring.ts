@@ -2,6 +2,7 @@
 import { type Config, embeddingsProvider } from "@kogi/shared/config";
 import type { Logger } from "@kogi/shared/logger";
 import { registerUpstreamMetrics, Upstream } from "@kogi/shared/outbound/upstream";
+import { swaggerUiAssets } from "./adapters/docs-assets.js";
 import { OpenAIQueryEmbedder, SidecarQueryEmbedder } from "./adapters/llm/query-embedder.js";
 import { OpenAIRewriter, PassThroughRewriter } from "./adapters/llm/rewriter.js";
 import { CalendarRepository } from "./adapters/mysql/calendar-repository.js";
@@ -13,6 +14,7 @@ import { MemoryTier } from "./cache/memory.js";
 import { RedisTier } from "./cache/redis.js";
 import { TieredCache } from "./cache/tiered.js";
 import { readCatalogVersion } from "./catalog/importer.js";
+import { type ApiInstance, singleProcess } from "./cluster/worker-link.js";
 import type { ReadinessCheck, ServiceContext } from "./context.js";
 import { Metrics } from "./observability/metrics.js";
 import { CatalogVersion } from "./services/catalog-version.js";
@@ -37,7 +39,15 @@ async function timed(probe: () => Promise<unknown>, timeoutMs: number): Promise<
   }
 }
 
-export async function createServices(config: Config, logger: Logger) {
+/**
+ * `instance` says which api process this is (for /v1/stats): a cluster worker passes its id and the
+ * worker count; tests and the single-process mode get the default.
+ */
+export async function createServices(
+  config: Config,
+  logger: Logger,
+  instance: () => ApiInstance = singleProcess,
+) {
   const pool = createPool({
     databaseUrl: config.DATABASE_URL,
     size: config.DB_POOL_SIZE,
@@ -79,15 +89,11 @@ export async function createServices(config: Config, logger: Logger) {
   upstreams.push(...video.upstreams);
   registerUpstreamMetrics(metrics.registry, upstreams);
 
-  const refreshGauges = () => {
-    const stats = poolStats(pool);
-    metrics.dbPool.set({ state: "in_use" }, stats.inUse);
-    metrics.dbPool.set({ state: "idle" }, stats.idle);
-    metrics.dbPool.set({ state: "queued" }, stats.queued);
-    metrics.redisUp.set(redisTier.available ? 1 : 0);
-    metrics.catalogVersion.set(catalogVersion.current);
-    return stats;
-  };
+  metrics.observe({
+    dbPool: () => poolStats(pool),
+    redisUp: () => redisTier.available,
+    catalogVersion: () => catalogVersion.current,
+  });
 
   const services: ServiceContext = {
     config,
@@ -100,8 +106,8 @@ export async function createServices(config: Config, logger: Logger) {
     vector,
     llm,
     videos: video.videos,
+    docs: swaggerUiAssets(),
     readiness: async () => {
-      refreshGauges();
       const breakers = Object.fromEntries(
         upstreams.map((u) => {
           const state = u.stats().breaker;
@@ -122,7 +128,7 @@ export async function createServices(config: Config, logger: Logger) {
     },
     stats: () => ({
       catalogVersion: catalogVersion.current,
-      dbPool: { ...refreshGauges(), queueLimit: config.DB_QUEUE_LIMIT },
+      dbPool: { ...poolStats(pool), queueLimit: config.DB_QUEUE_LIMIT },
       cache: {
         memoryEntries: memory.size,
         memoryMaxEntries: config.CACHE_MEMORY_ENTRIES,
@@ -132,6 +138,7 @@ export async function createServices(config: Config, logger: Logger) {
       },
       upstreams: upstreams.map((u) => u.stats()),
       llm: { rewriter: `${llm.rewriter.provider}/${llm.rewriter.model}`, embedder: llm.embedder.provider },
+      api: instance(),
     }),
     accepting: () => accepting,
   };

@@ -14,6 +14,13 @@ import {
   startRunner,
 } from "./lib/answer-children.js";
 import {
+  LEXICAL_SCENARIO,
+  type LexicalCostRow,
+  lexicalCostSummary,
+  lexicalCostTable,
+  measureLexicalCost,
+} from "./lib/answer-lexical.js";
+import {
   answerDetailTable,
   answerTable,
   answerTargets,
@@ -78,6 +85,9 @@ const OTHER_BENCH = "load-tests/bench/(vector|search)\\.ts";
 const QUIET_CORES = Number(process.env.BENCH_QUIET_CORES ?? 0.5);
 /** Comma-separated answer scenario names to run (e.g. "1000 clients" for a profile); default all. */
 const ONLY = process.env.BENCH_ANSWER_SCENARIOS?.split(",").map((name) => name.trim());
+/** BENCH_ANSWER_SCENARIOS="lexical stage cost" runs only the before/after of the lexical stage. */
+const LEXICAL_ONLY = ONLY?.every((name) => name === LEXICAL_SCENARIO) ?? false;
+const LEXICAL_MS = Number(process.env.BENCH_LEXICAL_DURATION_S ?? 8) * 1000;
 
 const log = logger("bench:answer");
 const round2 = (value: number) => Math.round(value * 100) / 100;
@@ -450,7 +460,49 @@ function evaluate(results: VariantResult[]): Target[] {
   return targets;
 }
 
-function printReport(results: VariantResult[], targets: Target[], context: Record<string, unknown>) {
+/** The lexical stage's cost: one sidecar, then the api with ANSWER_RANKING=vector and =hybrid in turn. */
+async function runLexicalCost(world: World): Promise<LexicalCostRow[]> {
+  const index = await indexFor(world, "local");
+  const sidecar = await startSidecar({
+    cwd: root,
+    indexDir: index.dir,
+    threads: 1,
+    env: {},
+    nodeArgs: NODE_PROFILE_ARGS,
+  });
+  cleanups.push(sidecar.stop);
+  await mkdir(RESULTS_DIR, { recursive: true });
+  try {
+    return await measureLexicalCost({
+      root,
+      env: { ...world.fixture.env, LOG_LEVEL: "warn", DEMO_COURSES: "0", VECTOR_URL: sidecar.url },
+      logFile: (ranking) => resolve(RESULTS_DIR, `answer-api-lexical-${ranking}.log`),
+      runner: world.load,
+      questions: () => freshQuestions(world.titles),
+      durationMs: LEXICAL_MS,
+      connections: [1, 8],
+      rounds: 2,
+      log,
+    });
+  } finally {
+    await sidecar.stop();
+  }
+}
+
+function lexicalTargets(rows: LexicalCostRow[]): Target[] {
+  return lexicalCostSummary(rows).map((s) => ({
+    name: `lexical stage adds <= 5 ms p99 (${s.connections} clients, median of rounds): the stage's own p99, and hybrid's answer p99 minus vector's`,
+    actual: `lexical stage p99 ${s.lexicalStageP99} ms; answer p99 ${s.hybridP99} - ${s.vectorP99} = ${s.addedP99} ms`,
+    met: s.lexicalStageP99 <= 5 && s.addedP99 <= 5,
+  }));
+}
+
+function printReport(
+  results: VariantResult[],
+  targets: Target[],
+  context: Record<string, unknown>,
+  lexicalRows: LexicalCostRow[] = [],
+) {
   const answers = results.flatMap((r) => r.answers);
   const probes = results.flatMap((r) => r.probes);
   const idleOf = (row: ProbeRow) =>
@@ -489,6 +541,14 @@ function printReport(results: VariantResult[], targets: Target[], context: Recor
     "",
     lagTable([...probes.filter((p) => p.lag), ...answers]),
     "",
+    ...(lexicalRows.length
+      ? [
+          `### Lexical stage cost (UIUC, pass-through rewrite, local embedder: no upstream hides it; distinct questions, ${LEXICAL_MS / 1000} s windows; ANSWER_RANKING=vector before, =hybrid after, alternated)`,
+          "",
+          lexicalCostTable(lexicalRows),
+          "",
+        ]
+      : []),
     "### Upstream calls (api /v1/stats) and what the fake saw",
     "",
     upstreamTable(answers),
@@ -518,11 +578,15 @@ async function main() {
   const loadBefore = loadavg()[0] ?? 0;
   const results: VariantResult[] = [];
   const apiLogs: Record<string, Record<string, number>> = {};
-  for (const variant of VARIANTS) {
+  for (const variant of LEXICAL_ONLY ? [] : VARIANTS) {
     const { value, apiLog } = await withStack(world, variant, (stack) => runVariant(stack, world.titles));
     results.push(value);
     apiLogs[variant] = apiLog;
   }
+  const lexicalRows =
+    VARIANTS.includes("local") && (!ONLY || ONLY.includes(LEXICAL_SCENARIO))
+      ? await runLexicalCost(world)
+      : [];
   if (VARIANTS.includes("local") && !ONLY) {
     const { value, apiLog } = await withStack(
       world,
@@ -533,7 +597,7 @@ async function main() {
     results.push(value);
     apiLogs[`local, budget ${MACHINE_BUDGET.maxConcurrency}`] = apiLog;
   }
-  const targets = evaluate(results);
+  const targets = [...evaluate(results), ...lexicalTargets(lexicalRows)];
   const machine = {
     cores: cpus().length,
     cpu: cpus()[0]?.model,
@@ -554,7 +618,7 @@ async function main() {
     "api log lines (warn and above) by message": apiLogs,
     "total runtime": seconds(started),
   };
-  printReport(results, targets, context);
+  printReport(results, targets, context, lexicalRows);
   await writeJson(RESULTS_FILE, {
     at: new Date().toISOString(),
     budget: BUDGET,
@@ -578,6 +642,7 @@ async function main() {
       })),
       probes: r.probes.map((p) => ({ ...p, result: { ...p.result, answeredBodies: undefined } })),
     })),
+    lexicalCost: lexicalRows,
     targets,
     apiLogs,
     runtimeSeconds: Math.round((performance.now() - started) / 100) / 10,

@@ -5,6 +5,7 @@ import { fileURLToPath } from "node:url";
 import { missBodies } from "./lib/bodies.js";
 import { cleanups, logger, runBench, seconds } from "./lib/cleanup.js";
 import { createFixture, importCatalog, subjectsByTerm } from "./lib/fixture.js";
+import { nginxInFront, nginxTargetLines, nginxTargets } from "./lib/nginx-front.js";
 import { type ServerChild, startServer } from "./lib/processes.js";
 import { evaluateTargets, markdownTable, targetLines, warnings, writeJson } from "./lib/report.js";
 import { type RunSettings, runScenario, type ScenarioResult } from "./lib/scenario.js";
@@ -62,23 +63,33 @@ async function startServers(env: Record<string, string>) {
   const bare = await startServer("load-tests/bench/serve-bare.ts", { cwd: root, message: reply });
   cleanups.push(bare.stop);
   await assertSameReply(bare.url, reply);
-  return { api, bare, responseBytes: Buffer.byteLength(reply.body) };
+  const proxy = await nginxInFront(api.url);
+  return { api, bare, proxy, responseBytes: Buffer.byteLength(reply.body) };
 }
 
-async function runAll(api: ServerChild, bare: ServerChild, missSource: ReturnType<typeof missBodies>) {
+async function runAll(
+  api: ServerChild,
+  bare: ServerChild,
+  proxyUrl: string,
+  missSource: ReturnType<typeof missBodies>,
+) {
   const results: ScenarioResult[] = [];
   const memory: Record<string, ReturnType<ServerChild["memory"]>> = {};
   const fixed = () => HIT_BODY;
+  // Stop before the distinct bodies run out rather than repeat one (a repeat would be a hit).
+  const missesLeft = () => Math.max(SETTINGS.connections, missSource.capacity - missSource.used - 200);
   const specs = [
     { name: "baseline (bare Hono)", url: bare.url, nextBody: fixed, maxRequests: () => MAX_REQUESTS_PER_RUN },
     { name: "cache hit", url: api.url, nextBody: fixed, maxRequests: () => MAX_REQUESTS_PER_RUN },
+    { name: "cache hit via nginx", url: proxyUrl, nextBody: fixed, maxRequests: () => MAX_REQUESTS_PER_RUN },
+    { name: "cache miss", url: api.url, nextBody: () => missSource.next(), maxRequests: missesLeft },
     {
-      name: "cache miss",
-      url: api.url,
+      name: "cache miss via nginx",
+      url: proxyUrl,
       nextBody: () => missSource.next(),
-      // Stop before the distinct bodies run out rather than repeat one (a repeat would be a hit).
-      maxRequests: () => Math.max(SETTINGS.connections, missSource.capacity - missSource.used - 200),
+      maxRequests: missesLeft,
     },
+    // API_WORKERS=1 and =2 rows (direct and via nginx) go here, beside the same baseline.
   ];
   for (const spec of specs) {
     const started = performance.now();
@@ -97,13 +108,19 @@ async function main() {
   const missSource = missBodies(await subjectsByTerm(fixture.pool));
   log(`imported ${imported.files} files (${imported.skipped} rows skipped) in ${seconds(started)}`);
 
-  const { api, bare, responseBytes } = await startServers(fixture.env);
-  log(`api pid ${api.pid} at ${api.url}, bare pid ${bare.pid} at ${bare.url}`);
+  const { api, bare, proxy, responseBytes } = await startServers(fixture.env);
+  log(
+    `api pid ${api.pid} at ${api.url}, bare pid ${bare.pid} at ${bare.url}, nginx pid ${proxy.pid} at ${proxy.url}`,
+  );
   // Everything shares this machine's cores: a busy neighbour shows up here, not in the table.
   const loadBefore = loadavg()[0] ?? 0;
-  const { results, memory } = await runAll(api, bare, missSource);
-  const [baseline, hit, miss] = results as [ScenarioResult, ScenarioResult, ScenarioResult];
-  const targets = evaluateTargets(baseline, hit, miss);
+  const { results, memory } = await runAll(api, bare, proxy.url, missSource);
+  const row = (name: string) => results.find((result) => result.name === name) as ScenarioResult;
+  const [baseline, hit, miss] = [row("baseline (bare Hono)"), row("cache hit"), row("cache miss")];
+  const targets = {
+    ...evaluateTargets(baseline, hit, miss),
+    ...nginxTargets(hit, row("cache hit via nginx")),
+  };
 
   const machine = {
     cores: cpus().length,
@@ -115,7 +132,7 @@ async function main() {
     `\n## POST /v1/courses/search: ${SETTINGS.connections} connections, ${SETTINGS.durationSeconds} s each\n`,
   );
   console.log(markdownTable(results, baseline));
-  console.log(`\n${targetLines(targets)}\n`);
+  console.log(`\n${targetLines(targets)}\n${nginxTargetLines(targets)}\n`);
   for (const warning of warnings(results, SETTINGS.durationSeconds)) console.log(`- WARNING ${warning}`);
   console.log(
     `- machine: ${machine.cores} cores (${machine.cpu}), ${machine.memoryGb} GiB, node ${process.version}; ` +

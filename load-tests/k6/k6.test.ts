@@ -27,18 +27,29 @@ interface FakeK6 {
   scenario: { name: string; iterationInTest: number };
   requests: { method: string; url: string; body: string; params: { tags?: Record<string, string> } }[];
   checks: [string, boolean][];
+  rates: [string, boolean, Record<string, string>][];
+  sleeps: number[];
+  /** What the fake http.request answers. */
+  response: { status: number; headers: Record<string, string> };
 }
+
+const HIT = { status: 200, headers: { "X-Cache": "HIT; tier=memory" } };
 
 const FAKE_MODULES: Record<string, string> = {
   "fake-k6.js": `export function check(value, sets) {
   let ok = true;
   for (const [name, test] of Object.entries(sets)) { const passed = !!test(value); globalThis.__k6fake.checks.push([name, passed]); ok &&= passed; }
   return ok;
+}
+export function sleep(seconds) { globalThis.__k6fake.sleeps.push(seconds); }`,
+  "fake-k6-metrics.js": `export class Rate {
+  constructor(name) { this.name = name; }
+  add(value, tags) { globalThis.__k6fake.rates.push([this.name, !!value, tags]); }
 }`,
   "fake-k6-http.js": `export default {
   request(method, url, body, params) {
     globalThis.__k6fake.requests.push({ method, url, body, params });
-    return { status: 200, headers: { "X-Cache": "HIT; tier=memory" } };
+    return globalThis.__k6fake.response;
   },
   expectedStatuses(...statuses) { return { statuses }; },
 };`,
@@ -49,7 +60,14 @@ const ENV = { BASE_URL: "http://127.0.0.1:9999/", DURATION: "3", SEED: "7", SUMM
 
 let dir: string;
 let bundles: string[];
-const fake: FakeK6 = { scenario: { name: "", iterationInTest: 0 }, requests: [], checks: [] };
+const fake: FakeK6 = {
+  scenario: { name: "", iterationInTest: 0 },
+  requests: [],
+  checks: [],
+  rates: [],
+  sleeps: [],
+  response: HIT,
+};
 const globals = globalThis as unknown as { __ENV?: Record<string, string>; __k6fake?: FakeK6 };
 
 beforeAll(async () => {
@@ -167,6 +185,70 @@ describe("k6 bundles", () => {
     },
   );
 
+  it("answers shed with Retry-After count as shed, not failed; without Retry-After they are neither excused", async () => {
+    const answer = await importWithFakeK6("answer");
+    const mixed = await importWithFakeK6("mixed");
+    const search = await importWithFakeK6("search");
+    const runOnce = (
+      module: typeof answer,
+      name: string,
+      iteration: number,
+      response: FakeK6["response"],
+    ) => {
+      Object.assign(fake, { requests: [], checks: [], rates: [], sleeps: [], response });
+      fake.scenario = { name, iterationInTest: iteration };
+      module.default();
+      return { rates: fake.rates, checks: fake.checks.map(([, ok]) => ok), sleeps: fake.sleeps };
+    };
+    try {
+      const shed = { status: 503, headers: { "Retry-After": "2" } };
+      expect(runOnce(answer, "answer", 0, shed)).toEqual({
+        rates: [
+          ["shed", true, { endpoint: "answer" }],
+          ["shed_without_retry_after", false, { endpoint: "answer" }],
+        ],
+        checks: [true],
+        // A closed-loop VU waits as told before its next question.
+        sleeps: [2],
+      });
+      expect(runOnce(answer, "answer", 1, { status: 503, headers: {} })).toEqual({
+        rates: [
+          ["shed", false, { endpoint: "answer" }],
+          ["shed_without_retry_after", true, { endpoint: "answer" }],
+        ],
+        checks: [false],
+        sleeps: [],
+      });
+      expect(runOnce(answer, "answer", 2, { status: 500, headers: { "Retry-After": "1" } }).checks).toEqual([
+        false,
+      ]);
+      expect(runOnce(answer, "answer", 3, { status: 200, headers: {} }).rates.map(([, v]) => v)).toEqual([
+        false,
+        false,
+      ]);
+      // An arrival-rate scenario does not slow down (its next iteration arrives on schedule anyway).
+      expect(runOnce(mixed, "mixed", 9, shed).sleeps).toEqual([]);
+      expect(runOnce(mixed, "mixed", 9, shed).rates).toHaveLength(2);
+      // Search never sheds: no shed samples, and a 503 there is a failed check.
+      expect(runOnce(search, "search-cache-miss", 0, shed)).toMatchObject({ rates: [], checks: [false] });
+    } finally {
+      fake.response = HIT;
+    }
+    // k6's responseCallback accepts the shed status, so http_req_failed leaves it out (not for search).
+    const callback = () =>
+      (fake.requests[0]?.params as { responseCallback?: { statuses: number[] } } | undefined)
+        ?.responseCallback;
+    runOnce(search, "search-cache-miss", 0, HIT);
+    expect(callback()).toEqual({ statuses: [200] });
+    runOnce(answer, "answer", 0, HIT);
+    expect(callback()).toEqual({ statuses: [200, 503] });
+    expect(answer.options.thresholds).toMatchObject({
+      "shed{scenario:answer}": ["rate<=0.05"],
+      "shed_without_retry_after{scenario:answer}": ["rate==0"],
+    });
+    expect(Object.keys(search.options.thresholds).some((m) => m.startsWith("shed"))).toBe(false);
+  });
+
   it("SCENARIO picks one of a script's scenarios and rejects the others", async () => {
     globals.__ENV = { ...ENV, SCENARIO: "search-cache-miss" };
     try {
@@ -230,6 +312,17 @@ describe("scenario data", () => {
       ratePerSecond: 50,
     });
     expect(hit.thresholds).toMatchObject({ p95Ms: 10, p99Ms: 100, maxErrorRate: 0 });
+    const mixed = resolveScenario("mixed", { P95_MS: "900", MAX_SHED_RATE: "0.5" });
+    // Latency overrides reach the per-endpoint limits too; the shed limit has its own variable.
+    expect(mixed.thresholds).toMatchObject({
+      p95Ms: 900,
+      p99Ms: 1_500,
+      maxShedRate: 0.5,
+      byEndpoint: { search: { p95Ms: 900, p99Ms: 250 }, answer: { p95Ms: 900, p99Ms: 5_000 } },
+    });
+    expect(
+      resolveScenario("search-cache-hit", { MAX_SHED_RATE: "0.5" }).thresholds.maxShedRate,
+    ).toBeUndefined();
     const answer = resolveScenario("answer", { DURATION: "10", VUS: "20" });
     expect(answer.load.executor === "ramping-vus" && answer.load.stages).toEqual([
       { durationSeconds: 3, target: 10 },

@@ -1,4 +1,4 @@
-// Load scenarios as plain data and pure generators, shared by the k6 scripts and the local autocannon runner.
+// Load scenarios as plain data and pure generators for the k6 scripts (and the tests that check them).
 // No k6 and no Node imports: esbuild inlines this file into the k6 bundles and tsx runs it under Node.
 
 export type ScenarioName = "search-cache-hit" | "search-cache-miss" | "answer" | "mixed";
@@ -9,13 +9,23 @@ export interface EndpointSpec {
   path: string;
   /** Statuses that count as success; anything else (and any network error) counts towards the error rate. */
   expectedStatuses: readonly number[];
+  /**
+   * Statuses that, with a `Retry-After` header, are the api shedding load honestly (its upstream budget is
+   * spent): counted as shed, with their own rate and threshold, not as failures. Without `Retry-After`
+   * the same status is a failure.
+   */
+  shedStatuses: readonly number[];
 }
 
 export const ENDPOINTS: Readonly<Record<Endpoint, EndpointSpec>> = {
-  search: { method: "POST", path: "/v1/courses/search", expectedStatuses: [200] },
-  // A 503 + Retry-After is the api shedding load honestly, but under a test load it is still a failure.
-  answer: { method: "POST", path: "/v1/answer", expectedStatuses: [200] },
+  // Search never waits on an upstream: under these loads any 503 is a failure.
+  search: { method: "POST", path: "/v1/courses/search", expectedStatuses: [200], shedStatuses: [] },
+  answer: { method: "POST", path: "/v1/answer", expectedStatuses: [200], shedStatuses: [503] },
 };
+
+/** Whether a scenario calls an endpoint that may shed load (and so has a shed rate and threshold). */
+export const mayShed = (scenario: Pick<Scenario, "endpoints">) =>
+  scenario.endpoints.some((endpoint) => ENDPOINTS[endpoint].shedStatuses.length > 0);
 
 /** One request of a scenario: which endpoint, and the JSON body to send. */
 export interface ScenarioRequest {
@@ -31,6 +41,11 @@ export interface LatencyThresholds {
 export interface Thresholds extends LatencyThresholds {
   /** Highest accepted share of failed requests (unexpected status or network error), 0..1. */
   maxErrorRate: number;
+  /**
+   * Highest accepted share of shed requests (a shed status with Retry-After) among the requests to
+   * endpoints that may shed, 0..1; only for scenarios calling such an endpoint.
+   */
+  maxShedRate?: number;
   /** Extra latency limits for one endpoint, where a scenario mixes endpoints of very different cost. */
   byEndpoint?: Partial<Record<Endpoint, LatencyThresholds>>;
 }
@@ -56,15 +71,15 @@ export interface Scenario {
   description: string;
   /** Endpoints this scenario calls (for per-endpoint tags, checks and report lines). */
   endpoints: readonly Endpoint[];
-  /** Pure: the same iteration index always gives the same request, in k6 and in the runner alike. */
+  /** Pure: the same iteration index always gives the same request, whichever VU runs it. */
   request(iteration: number): ScenarioRequest;
-  /** Responses should carry `X-Cache: HIT` (all but the very first): checked by k6, tallied by the runner. */
+  /** Responses should carry `X-Cache: HIT` (all but the very first): a k6 check. */
   expectCacheHit: boolean;
   thresholds: Thresholds;
   load: LoadShape;
 }
 
-/** The environment both sides pass in: k6's `__ENV`, or the runner's `process.env` plus its CLI flags. */
+/** The environment: k6's `__ENV` (`-e KEY=VALUE` or the process environment), or a test's plain object. */
 export type Env = Readonly<Record<string, string | undefined>>;
 
 export const SCENARIO_NAMES: readonly ScenarioName[] = [
@@ -349,14 +364,35 @@ function applyLoadOverrides(load: LoadShape, env: Env): LoadShape {
   };
 }
 
+/** P95_MS and P99_MS replace every latency limit of the scenario, its per-endpoint ones included. */
 function applyThresholdOverrides(thresholds: Thresholds, env: Env): Thresholds {
+  const latency = (limits: LatencyThresholds): LatencyThresholds => ({
+    p95Ms: numberFrom(env, "P95_MS", limits.p95Ms),
+    p99Ms: numberFrom(env, "P99_MS", limits.p99Ms),
+  });
+  const byEndpoint = thresholds.byEndpoint
+    ? Object.fromEntries(
+        Object.entries(thresholds.byEndpoint).map(([endpoint, limits]) => [endpoint, latency(limits)]),
+      )
+    : undefined;
   return {
     ...thresholds,
-    p95Ms: numberFrom(env, "P95_MS", thresholds.p95Ms),
-    p99Ms: numberFrom(env, "P99_MS", thresholds.p99Ms),
+    ...latency(thresholds),
     maxErrorRate: numberFrom(env, "MAX_ERROR_RATE", thresholds.maxErrorRate),
+    ...(thresholds.maxShedRate !== undefined
+      ? { maxShedRate: numberFrom(env, "MAX_SHED_RATE", thresholds.maxShedRate) }
+      : {}),
+    ...(byEndpoint ? { byEndpoint } : {}),
   };
 }
+
+/** Seconds an iteration may run past its scenario's end (GRACEFUL_STOP, default 5); also the gap between scenarios. */
+export function gracefulStopSeconds(env: Env = {}): number {
+  return numberFrom(env, "GRACEFUL_STOP", 5, 1);
+}
+
+/** Longest pause a closed-loop client takes when told to come back later (Retry-After), in seconds. */
+export const MAX_RETRY_AFTER_SECONDS = 5;
 
 // --- The scenarios ---
 
@@ -406,7 +442,8 @@ function definitions(settings: Settings): Record<ScenarioName, Scenario> {
       request: (i) => ({ endpoint: "answer", body: answers.body(i) }),
       expectCacheHit: false,
       // Each answer waits on the rewrite and embedding upstreams: closed-loop VUs, not an open arrival rate.
-      thresholds: { p95Ms: 2_000, p99Ms: 5_000, maxErrorRate: 0.02 },
+      // A shed answer (503 + Retry-After) sends its VU to sleep for Retry-After, as a polite client would.
+      thresholds: { p95Ms: 2_000, p99Ms: 5_000, maxErrorRate: 0.02, maxShedRate: 0.05 },
       load: {
         executor: "ramping-vus",
         startVUs: 1,
@@ -442,6 +479,7 @@ function definitions(settings: Settings): Record<ScenarioName, Scenario> {
         p95Ms: 300,
         p99Ms: 1_500,
         maxErrorRate: 0.01,
+        maxShedRate: 0.05,
         byEndpoint: { search: { p95Ms: 100, p99Ms: 250 }, answer: { p95Ms: 2_000, p99Ms: 5_000 } },
       },
       load: {
@@ -455,7 +493,7 @@ function definitions(settings: Settings): Record<ScenarioName, Scenario> {
   };
 }
 
-/** A scenario with the environment's overrides applied (DURATION, RATE, VUS, P95_MS, P99_MS, MAX_ERROR_RATE, SEED, KOGI_TERMS). */
+/** A scenario with the environment's overrides applied (DURATION, RATE, VUS, P95_MS, P99_MS, MAX_ERROR_RATE, MAX_SHED_RATE, SEED, KOGI_TERMS). */
 export function resolveScenario(name: ScenarioName, env: Env = {}): Scenario {
   const scenario = definitions(settingsFrom(env))[name];
   return {

@@ -1,4 +1,5 @@
 // The one place that reads the environment: a zod schema with defaults, parsed once at start-up.
+import { availableParallelism } from "node:os";
 import { z } from "zod";
 
 const url = (protocols: string[]) =>
@@ -18,6 +19,13 @@ const positiveInt = z.coerce.number().int().positive();
 export const configSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(8080),
   HOST: z.string().default("0.0.0.0"),
+  /** api processes behind the one port (node:cluster); 1 = a single process, as each compose replica runs. */
+  API_WORKERS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(256)
+    .default(() => availableParallelism()),
   DATABASE_URL: url(["mysql:", "mariadb:"]).default("mysql://root@127.0.0.1:3306/kogi"),
   DB_POOL_SIZE: positiveInt.default(10),
   DB_QUEUE_LIMIT: z.coerce.number().int().min(0).default(500),

@@ -1,7 +1,9 @@
 // The sidecar's entry point: load the index once, start the thread pool, serve, reload on SIGHUP, drain on SIGTERM.
-import type { Server } from "node:http";
-import { serve } from "@hono/node-server";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { getRequestListener } from "@hono/node-server";
 import { embeddingsProvider, loadConfigOrExit } from "@kogi/shared/config";
+import { HttpDrain } from "@kogi/shared/http-drain";
 import { createLogger } from "@kogi/shared/logger";
 import { expectedEmbedder, openAIEmbedder } from "./embedders.js";
 import { IndexStore } from "./index-store.js";
@@ -36,13 +38,22 @@ const app = createSidecarApp({
   exactThreshold: config.VECTOR_EXACT_THRESHOLD,
   accepting: () => accepting,
 });
-const server = serve({ fetch: app.fetch, port: config.VECTOR_PORT, hostname: config.VECTOR_HOST }, (info) =>
+const drain = new HttpDrain();
+const server = drain.track(
+  createServer(drain.listener(getRequestListener(app.fetch, { hostname: config.VECTOR_HOST }))),
+);
+server.keepAliveTimeout = config.KEEP_ALIVE_TIMEOUT_MS;
+server.listen(config.VECTOR_PORT, config.VECTOR_HOST, () =>
   logger.info(
-    { port: info.port, threads: pool.threads.length, embedder: expectedEmbedder(config) },
+    {
+      port: (server.address() as AddressInfo).port,
+      threads: pool.threads.length,
+      threadScript: pool.options.filename,
+      embedder: expectedEmbedder(config),
+    },
     "vector sidecar listening",
   ),
-) as Server;
-server.keepAliveTimeout = config.KEEP_ALIVE_TIMEOUT_MS;
+);
 
 process.on("SIGHUP", () => {
   store
@@ -56,11 +67,12 @@ async function shutdown(signal: string) {
   if (!accepting) return;
   accepting = false;
   logger.info({ signal }, "shutting down");
-  // As in the api: readiness is off; requests already in a keep-alive socket's buffer are read before close().
-  await new Promise((resolve) => setTimeout(resolve, config.SHUTDOWN_DELAY_MS));
-  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-  server.closeIdleConnections();
-  await closed;
+  // As in the api: readiness is off, responses say `Connection: close`, searches in flight finish.
+  const result = await drain.drain(server, {
+    delayMs: config.SHUTDOWN_DELAY_MS,
+    graceMs: config.SHUTDOWN_GRACE_MS,
+  });
+  if (result.cutConnections) logger.warn(result, "grace period over: busy connections were cut");
   // close() lets queued and running searches finish; destroy() killed threads inside faiss calls (SIGABRT).
   await pool.close();
   process.exit(0);

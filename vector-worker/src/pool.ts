@@ -5,7 +5,6 @@ import { createRequire } from "node:module";
 import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { buildSync } from "esbuild";
 import { Piscina } from "piscina";
 
 export interface PoolOptions {
@@ -14,14 +13,24 @@ export interface PoolOptions {
   maxQueue: number;
 }
 
+const require = createRequire(import.meta.url);
+
 /**
- * Bundles worker.ts (and what it imports) into one ES module. Loading TypeScript through tsx in
- * every thread cost ~26 MiB of resident memory per thread against ~9 MiB for the bundle (measured
- * with 1 vs 4 threads), and memory per thread is what must stay small next to the shared vectors.
+ * The threads' script, plain JavaScript either way. Loading TypeScript through tsx in every thread cost
+ * ~26 MiB of resident memory per thread against ~9 MiB for a bundle (measured with 1 vs 4 threads), and
+ * memory per thread is what must stay small next to the shared vectors. Built (`npm run build`), this
+ * module is vector-worker/dist/main.js and the build wrote worker.js beside it; run from source (tsx,
+ * tests), worker.ts is bundled now.
  */
-const faissNodePath = createRequire(import.meta.url).resolve("faiss-node");
+export function workerScript(): string {
+  if (!import.meta.url.endsWith(".ts")) return fileURLToPath(new URL("./worker.js", import.meta.url));
+  return bundledWorker();
+}
 
 export function bundledWorker(): string {
+  // Loaded here only: the production image has no esbuild (nor any other compiler).
+  const { buildSync } = require("esbuild") as typeof import("esbuild");
+  const faissNodePath = require.resolve("faiss-node");
   const entry = fileURLToPath(new URL("./worker.ts", import.meta.url));
   const result = buildSync({
     entryPoints: [entry],
@@ -50,7 +59,7 @@ export function bundledWorker(): string {
 export function createSearchPool({ threads, maxQueue }: PoolOptions): Piscina {
   const size = threads || availableParallelism();
   return new Piscina({
-    filename: bundledWorker(),
+    filename: workerScript(),
     minThreads: size,
     maxThreads: size,
     // Piscina's default idleTimeout of 0 ends idle threads, and each restart re-copies the centroids.
@@ -60,7 +69,7 @@ export function createSearchPool({ threads, maxQueue }: PoolOptions): Piscina {
     // By default a task that cannot be placed goes back to the END of the queue: with one thread that
     // starved some searches for seconds (bench: max 8 s vs 153 ms with strict FIFO).
     stricterFIFO: true,
-    // The bundle is plain JS: no TypeScript loader in the threads.
+    // The script is plain JS: no TypeScript loader in the threads.
     execArgv: [],
   });
 }

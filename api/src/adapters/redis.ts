@@ -22,6 +22,12 @@ export function createRedis(url: string, options: { subscriber?: boolean; budget
     return new Redis(url, {
       maxRetriesPerRequest: null,
       retryStrategy: (attempt) => Math.min(attempt * 200, 2_000),
+      // ioredis writes SUBSCRIBE at once on a connected socket, before its own connect-time commands
+      // (CLIENT SETINFO, the INFO ready check): Redis refuses those in subscriber mode, ioredis drops
+      // the connection, and the subscription was lost (seen: the catalog-version notification reached
+      // no worker, or one of two). A pub/sub connection needs neither of them.
+      enableReadyCheck: false,
+      disableClientInfo: true,
     });
   return new Redis(url, {
     // Commands issued in the same tick go out in one write: under load that is one syscall for many.

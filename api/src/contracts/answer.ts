@@ -17,7 +17,7 @@ export const answerRequestSchema = z
 export type AnswerRequest = z.infer<typeof answerRequestSchema>;
 
 export const stageSchema = z.object({
-  name: z.enum(["answer", "filters", "rewrite", "embed", "vector", "hydrate", "calendar"]),
+  name: z.enum(["answer", "filters", "lexical", "rewrite", "embed", "vector", "hydrate", "calendar"]),
   ms: z.number(),
   cached: z.boolean(),
 });
@@ -26,16 +26,39 @@ export const answerResponseSchema = z
   .object({
     results: z.array(
       courseSchema.extend({
-        score: z
-          .number()
-          .openapi({ description: "Similarity to the rewritten question (inner product of unit vectors)" }),
-        why: z.array(z.string()).openapi({
-          description: "Words of the rewritten question found in the course's title or description",
+        score: z.number().openapi({
+          description:
+            "Fused relevance: the course's lexical (BM25F) score as a share of what a title saying every word of the question would score, plus the inner product of the question's and the course's embeddings (each 0 when that ranking did not find the course)",
         }),
+        why: z
+          .object({
+            terms: z.array(z.string()).openapi({
+              description:
+                "Words of the question (stopwords and filler left out) found in the course's title, description or code; a corrected typo shows the catalog's word",
+            }),
+            lexicalRank: z.number().int().nullable().openapi({
+              description:
+                "Rank of the course in the lexical (BM25F) ranking, 1 = best; null when it did not match",
+            }),
+            vectorRank: z.number().int().nullable().openapi({
+              description:
+                "Rank of the course in the vector (embedding) ranking, 1 = best; null when outside its candidates",
+            }),
+          })
+          .openapi({ example: { terms: ["machine", "learning"], lexicalRank: 1, vectorRank: 4 } }),
+        otherTerms: z.array(z.object({ id: z.number().int(), term: z.string() })).openapi({
+          description: "The same course (subject and number) in other terms, newest first",
+        }),
+        crossListings: z
+          .array(z.object({ id: z.number().int(), subject: z.string(), number: z.string() }))
+          .openapi({ description: "Cross-listed copies of the course in the same term" }),
       }),
     ),
     query: z.object({
       rewritten: z.string(),
+      terms: z.array(z.string()).openapi({
+        description: "The question's words the lexical ranking looked for (no stopwords or filler)",
+      }),
       provider: z
         .string()
         .openapi({ description: "Rewriter and embedder that answered, e.g. openai/gpt-4o-mini + local" }),

@@ -11,6 +11,8 @@ export function registerVideoMetrics(
     name: "kogi_video_jobs",
     help: "Video jobs by status (all processes)",
     labelNames: ["status"],
+    // Every api worker reads the same MySQL counts: an api cluster's /metrics must not add them up.
+    aggregator: "max",
     registers: [registry],
     async collect() {
       try {
@@ -24,6 +26,7 @@ export function registerVideoMetrics(
   new Gauge({
     name: "kogi_video_oldest_queued_seconds",
     help: "Age of the oldest queued video job (0 when none)",
+    aggregator: "max",
     registers: [registry],
     async collect() {
       try {

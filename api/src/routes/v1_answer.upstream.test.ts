@@ -44,6 +44,7 @@ describe("POST /v1/answer with an OpenAI-compatible upstream", () => {
     expect(first.response.status).toBe(200);
     expect(first.body.query).toEqual({
       rewritten: "Course about: machine learning for beginners",
+      terms: ["machine", "learning", "beginners"],
       provider: "openai/gpt-4o-mini + local",
       fallback: [],
     });

@@ -1,5 +1,5 @@
-// The answer pipeline: filters -> allowed ids, question -> rewrite -> embedding -> vector search ->
-// hydrate -> calendar marks. Every stage is cached on its own and the whole answer in front; no
+// The answer pipeline: filters -> allowed ids, lexical ranking, question -> rewrite -> embedding ->
+// vector ranking, fusion -> hydrate -> calendar marks. Every stage is cached on its own and the whole answer in front; no
 // database connection is held while an upstream is awaited (each query borrows one and returns it).
 import {
   UpstreamAbortedError,
@@ -7,13 +7,31 @@ import {
   UpstreamHttpError,
   UpstreamOverloadedError,
 } from "@kogi/shared/outbound/errors";
-import { decodeVector, encodeVector, type VectorAnswer } from "../adapters/vector-client.js";
+import {
+  decodeVector,
+  encodeVector,
+  type VectorAnswer,
+  VectorSidecarError,
+} from "../adapters/vector-client.js";
 import type { CacheResult } from "../cache/interface.js";
-import { tokenize } from "../catalog/tokenize.js";
 import type { ServiceContext } from "../context.js";
 import type { AnswerRequest, AnswerResponse, Stage } from "../contracts/answer.js";
-import type { CourseDto, SearchRequest } from "../contracts/search.js";
+import type { SearchRequest } from "../contracts/search.js";
+import {
+  type Candidates,
+  candidateDepth,
+  fuseCandidates,
+  lexicalCandidates,
+  queryTerms,
+  type RankedCourse,
+  type RankingMode,
+  rankingSnapshot,
+  vectorCandidates,
+} from "./answer-ranking.js";
 import { authorizeCalendar, calendarSections, markAgainstCalendar } from "./calendars.js";
+import type { FusionMethod } from "./ranking/fusion.js";
+import type { RankingSnapshot } from "./ranking/ranking-snapshot.js";
+import { focusQuestion, type QueryTerm } from "./ranking/text-analysis.js";
 import { canonicalSearchKey } from "./search-courses.js";
 
 export interface AnswerContext {
@@ -24,6 +42,9 @@ export interface AnswerContext {
 }
 
 type Answer = Omit<AnswerResponse, "stages">;
+
+/** Part of the whole-answer cache key: bump when the ranking or the answer's shape changes. */
+const ANSWER_FORMAT = "r2";
 
 const jsonCodec = {
   encode: (value: unknown) => JSON.stringify(value),
@@ -62,10 +83,16 @@ async function stage<T>(
 const vectorCodec = { encode: encodeVector, decode: decodeVector };
 const normalise = (text: string) => text.normalize("NFKC").trim().replace(/\s+/g, " ").toLowerCase();
 
-function why(course: CourseDto, rewritten: string): string[] {
-  const own = new Set(tokenize(`${course.title} ${course.description}`));
-  return [...new Set(tokenize(rewritten))].filter((t) => t.length > 2 && own.has(t)).slice(0, 8);
-}
+/** Stages in the order they start; lexical runs while the rewrite is awaited. */
+const STAGE_ORDER: Stage["name"][] = [
+  "filters",
+  "lexical",
+  "rewrite",
+  "embed",
+  "vector",
+  "hydrate",
+  "calendar",
+];
 
 /**
  * Upstream failures a fallback may answer: an open breaker, a timed-out or failed upstream. Load
@@ -77,39 +104,40 @@ function fallbackWorthy(error: unknown): boolean {
   return error instanceof UpstreamError;
 }
 
-async function computeAnswer(
+export interface RankOptions {
+  mode: RankingMode;
+  fusion?: FusionMethod;
+}
+
+export interface RankedAnswer {
+  ranked: RankedCourse[];
+  /** Each ranking's candidates before fusion (courses best first, with their own scores). */
+  candidates: { lexical?: Candidates; vector?: Candidates };
+  snapshot: RankingSnapshot | undefined;
+  terms: QueryTerm[];
+  rewritten: string;
+  fallback: ("rewrite" | "embed")[];
+}
+
+async function rewriteQuestion(
   services: ServiceContext,
   request: AnswerRequest,
-  ctx: AnswerContext,
+  call: { signal?: AbortSignal; deadline: number },
   stages: Stage[],
-) {
-  const { searchCache: cache, catalogVersion, llm } = services;
-  const version = catalogVersion.current;
-  const filters = request.filters as SearchRequest;
-  const filterKey = canonicalSearchKey({ ...filters, sort: "relevance", limit: 20 });
-  const hasFilters = Object.values(request.filters).some((v) => v !== undefined);
-  const allowed = hasFilters
-    ? await stage(stages, "filters", cache, `ids:v${version}:${filterKey}`, () =>
-        services.catalog.matchingCourseIds(request.filters),
-      )
-    : undefined;
-  const fallback: ("rewrite" | "embed")[] = [];
-  const call = { signal: ctx.signal, deadline: ctx.deadline };
-
+  fallback: ("rewrite" | "embed")[],
+): Promise<string> {
+  const rewriter = services.llm.rewriter;
   const question = normalise(request.question);
-  const rewriter = llm.rewriter;
   const rewriteKey = `rw:${rewriter.provider}:${rewriter.model}:${rewriter.promptVersion}:${question}`;
   const rewriteStarted = performance.now();
-  const rewritten = await stage(
+  const text = { encode: (s: string) => s, decode: (s: string) => s };
+  return stage(
     stages,
     "rewrite",
-    cache,
+    services.searchCache,
     rewriteKey,
     () => rewriter.rewrite(request.question, call),
-    {
-      encode: (s: string) => s,
-      decode: (s: string) => s,
-    },
+    text,
   ).catch((error: unknown) => {
     if (!fallbackWorthy(error)) throw error;
     fallback.push("rewrite");
@@ -120,54 +148,183 @@ async function computeAnswer(
     );
     return request.question;
   });
+}
 
-  if (allowed && allowed.length === 0) return { courses: [], scores: [], rewritten, fallback };
-  const embedder = llm.embedder;
-  const embedKey = `emb:${embedder.provider}:${await embedder.identity()}:${normalise(rewritten)}`;
-  const query = { k: request.k, ids: allowed };
+/**
+ * Embeds the (focused) rewritten question and searches the sidecar; undefined when the embedder is
+ * down. An index older than the catalog refuses ids it does not know (400): the search then runs
+ * without the id filter, and the caller keeps the allowed courses among the results.
+ */
+async function vectorSearch(
+  services: ServiceContext,
+  text: string,
+  query: { k: number; ids: number[] },
+  ctx: AnswerContext,
+  stages: Stage[],
+  fallback: ("rewrite" | "embed")[],
+): Promise<{ id: number; score: number }[] | undefined> {
+  try {
+    return await vectorSearchOnce(services, text, query, ctx, stages, fallback);
+  } catch (error) {
+    if (!(error instanceof VectorSidecarError) || error.status !== 400) throw error;
+    services.logger.warn(
+      { err: error.message },
+      "vector index is older than the catalog; searching without the id filter",
+    );
+    return vectorSearchOnce(services, text, { k: query.k }, ctx, stages, fallback);
+  }
+}
+
+async function vectorSearchOnce(
+  services: ServiceContext,
+  text: string,
+  query: { k: number; ids?: number[] },
+  ctx: AnswerContext,
+  stages: Stage[],
+  fallback: ("rewrite" | "embed")[],
+): Promise<{ id: number; score: number }[] | undefined> {
+  const embedder = services.llm.embedder;
+  const call = { signal: ctx.signal, deadline: ctx.deadline };
+  const embedKey = `emb:${embedder.provider}:${await embedder.identity()}:${normalise(text)}`;
   // An embedder beside the index embeds and searches in one call on a cache miss.
   let searched: VectorAnswer | undefined;
   const embed = async () => {
-    if (!embedder.embedAndSearch) return embedder.embed(rewritten, call);
-    const both = await embedder.embedAndSearch(rewritten, query, ctx.signal);
+    if (!embedder.embedAndSearch) return embedder.embed(text, call);
+    const both = await embedder.embedAndSearch(text, query, ctx.signal);
     searched = both.answer;
     return both.vector;
   };
-  const vector = await stage(stages, "embed", cache, embedKey, embed, vectorCodec).catch((error: unknown) => {
-    if (!fallbackWorthy(error) || embedder.provider === "local") throw error;
-    fallback.push("embed");
-    return undefined;
-  });
-
-  let ranked: { id: number; score: number }[];
+  const vector = await stage(stages, "embed", services.searchCache, embedKey, embed, vectorCodec).catch(
+    (error: unknown) => {
+      if (!fallbackWorthy(error) || embedder.provider === "local") throw error;
+      fallback.push("embed");
+      return undefined;
+    },
+  );
   if (searched) {
     // One call did both: the embed stage keeps the call's time but the sidecar's search.
     const embedStage = stages.find((s) => s.name === "embed");
     if (embedStage) embedStage.ms = Math.max(0, embedStage.ms - searched.plan.ms);
     stages.push({ name: "vector", ms: searched.plan.ms, cached: false });
-    ranked = searched.results;
-  } else if (vector) {
-    const started = performance.now();
-    const answer = await services.vector.search({ vector, ...query }, ctx.signal);
-    stages.push({ name: "vector", ms: performance.now() - started, cached: false });
-    ranked = answer.results;
-  } else {
-    // Embedding upstream down: rank the allowed courses by keyword relevance of the question instead.
-    const page = await services.catalog.findCoursePage({
-      filters: { ...request.filters, keyword: rewritten.split(/\s+/).slice(0, 3).join(" ") },
-      sort: "relevance",
-      limit: request.k,
-    });
-    ranked = page.ids.map((id, i) => ({ id, score: 1 / (i + 1) }));
+    return searched.results;
   }
+  if (!vector) return undefined;
+  const started = performance.now();
+  const answer = await services.vector.search({ vector, ...query }, ctx.signal);
+  stages.push({ name: "vector", ms: performance.now() - started, cached: false });
+  return answer.results;
+}
+
+/**
+ * filters -> allowed courses; lexical ranking (while the rewrite is awaited); rewrite -> embedding ->
+ * vector ranking; fusion. Both rankings see one entry per course, so k means k distinct courses.
+ */
+export async function rankAnswer(
+  services: ServiceContext,
+  request: AnswerRequest,
+  ctx: AnswerContext,
+  stages: Stage[],
+  options: RankOptions,
+): Promise<RankedAnswer> {
+  const { searchCache: cache, catalogVersion } = services;
+  const version = catalogVersion.current;
+  const filters = request.filters as SearchRequest;
+  const filterKey = canonicalSearchKey({ ...filters, sort: "relevance", limit: 20 });
+  const hasFilters = Object.values(request.filters).some((v) => v !== undefined);
+  const allowed = hasFilters
+    ? await stage(stages, "filters", cache, `ids:v${version}:${filterKey}`, () =>
+        services.catalog.matchingCourseIds(request.filters),
+      )
+    : undefined;
+  const fallback: ("rewrite" | "embed")[] = [];
+  const terms = queryTerms(request.question);
+  const call = { signal: ctx.signal, deadline: ctx.deadline };
+  const rewriting = rewriteQuestion(services, request, call, stages, fallback);
+  // Settled below; a lexical failure must not leave the rewrite's rejection unhandled.
+  rewriting.catch(() => undefined);
+
+  if (allowed && allowed.length === 0)
+    return { ranked: [], candidates: {}, snapshot: undefined, terms, rewritten: await rewriting, fallback };
+  const depth = candidateDepth(request.k);
+  const lexicalStarted = performance.now();
+  // Awaited only while it is being built: the stage's time is then the lexical ranking's own.
+  const ready = rankingSnapshot(services, version);
+  const snapshot = ready instanceof Promise ? await ready : ready;
+  const scope = snapshot.scope(allowed);
+  const rankLexically = () => lexicalCandidates(snapshot, scope, terms, depth);
+  let lexical = options.mode === "vector" ? undefined : rankLexically();
+  if (lexical) stages.push({ name: "lexical", ms: performance.now() - lexicalStarted, cached: false });
+  const rewritten = await rewriting;
+
+  let vector: Candidates | undefined;
+  if (options.mode !== "lexical" && scope.vectorIds.length > 0) {
+    const text = focusQuestion(rewritten);
+    const results = await vectorSearch(
+      services,
+      text,
+      { k: depth, ids: scope.vectorIds },
+      ctx,
+      stages,
+      fallback,
+    );
+    if (results) vector = vectorCandidates(snapshot, scope, results);
+    // Embedding upstream down: the lexical ranking answers alone.
+    else if (!lexical) {
+      const started = performance.now();
+      lexical = rankLexically();
+      stages.push({ name: "lexical", ms: performance.now() - started, cached: false });
+    }
+  }
+  const ranked = fuseCandidates(scope, lexical, vector, request.k, options.fusion);
+  return { ranked, candidates: { lexical, vector }, snapshot, terms, rewritten, fallback };
+}
+
+async function computeAnswer(
+  services: ServiceContext,
+  request: AnswerRequest,
+  ctx: AnswerContext,
+  stages: Stage[],
+): Promise<{ answer: Answer; fallback: string[] }> {
+  const { ranked, snapshot, terms, rewritten, fallback } = await rankAnswer(services, request, ctx, stages, {
+    mode: services.config.ANSWER_RANKING,
+  });
   const started = performance.now();
   const courses = await services.catalog.hydrate(
     ranked.map((r) => r.id),
     request.filters,
   );
   stages.push({ name: "hydrate", ms: performance.now() - started, cached: false });
-  const scores = new Map(ranked.map((r) => [r.id, r.score]));
-  return { courses, scores: courses.map((c) => scores.get(c.id) ?? 0), rewritten, fallback };
+  const byId = new Map(ranked.map((r) => [r.id, r]));
+  const results = courses.map((course) => {
+    const rank = byId.get(course.id) as RankedCourse;
+    const offerings = snapshot?.groups.offerings(rank.group, course.id) ?? {
+      otherTerms: [],
+      crossListings: [],
+    };
+    return {
+      ...course,
+      score: rank.score,
+      why: {
+        terms: snapshot?.lexical.matchedWords(rank.group, terms) ?? [],
+        lexicalRank: rank.lexicalRank,
+        vectorRank: rank.vectorRank,
+      },
+      ...offerings,
+    };
+  });
+  const provider = providerName(services);
+  return {
+    answer: {
+      results,
+      query: { rewritten, terms: terms.filter((t) => !t.phrase).map((t) => t.word), provider, fallback },
+    },
+    fallback,
+  };
+}
+
+function providerName(services: ServiceContext): string {
+  const { rewriter, embedder } = services.llm;
+  return `${rewriter.provider === "openai" ? `openai/${rewriter.model}` : "passthrough"} + ${embedder.provider}`;
 }
 
 export async function answerQuestion(services: ServiceContext, request: AnswerRequest, ctx: AnswerContext) {
@@ -176,10 +333,11 @@ export async function answerQuestion(services: ServiceContext, request: AnswerRe
     ? await authorizeCalendar(services, request.calendarId, ctx.authorization)
     : undefined;
   const { rewriter, embedder } = services.llm;
-  const provider = `${rewriter.provider === "openai" ? `openai/${rewriter.model}` : "passthrough"} + ${embedder.provider}`;
   const key = [
     "answer",
     `v${services.catalogVersion.current}`,
+    // Bumped when ranking or the answer's shape changes, so no older cached answer is served.
+    `${ANSWER_FORMAT}/${services.config.ANSWER_RANKING}`,
     `${rewriter.provider}/${rewriter.model}/${rewriter.promptVersion}`,
     embedder.provider,
     request.k,
@@ -193,18 +351,11 @@ export async function answerQuestion(services: ServiceContext, request: AnswerRe
   if (services.searchCache.peek(key) === undefined) rewriter.refuseEarly();
   let degraded = false;
   const cached = await services.searchCache.getOrCompute(key, async () => {
-    const { courses, scores, rewritten, fallback } = await computeAnswer(services, request, ctx, stages);
+    const { answer, fallback } = await computeAnswer(services, request, ctx, stages);
     degraded = fallback.length > 0;
-    const answer: Answer = {
-      results: courses.map((course, i) => ({
-        ...course,
-        score: scores[i] ?? 0,
-        why: why(course, rewritten),
-      })),
-      query: { rewritten, provider, fallback },
-    };
     return JSON.stringify(answer);
   });
+  stages.sort((a, b) => STAGE_ORDER.indexOf(a.name) - STAGE_ORDER.indexOf(b.name));
   // A fallback answer is served once but not kept: the next request tries the upstream again.
   if (degraded) services.searchCache.forget(key);
   if (cached.result !== "miss" && stages.length === 0)

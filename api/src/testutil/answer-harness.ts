@@ -5,10 +5,10 @@ import type { Server } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { serve } from "@hono/node-server";
-import { LOCAL_EMBEDDING_MODEL } from "@kogi/shared/embedding/local";
+import { loadConfig } from "@kogi/shared/config";
 import { createLogger } from "@kogi/shared/logger";
 import { buildIndex } from "../../../vector-worker/src/build-index.js";
-import { embedderForBuild } from "../../../vector-worker/src/embedders.js";
+import { embedderForBuild, expectedEmbedder } from "../../../vector-worker/src/embedders.js";
 import { IndexStore } from "../../../vector-worker/src/index-store.js";
 import { createSearchPool } from "../../../vector-worker/src/pool.js";
 import { createSidecarApp } from "../../../vector-worker/src/server.js";
@@ -26,12 +26,16 @@ async function listen(
   });
 }
 
-/** `load` imports the catalog before the index is built; env reaches the api's config. */
+/**
+ * `load` imports the catalog before the index is built; env reaches the api's config (and, with
+ * EMBEDDINGS_PROVIDER=openai and a key, chooses the OpenAI-compatible embedder for the index too).
+ */
 export async function createAnswerHarness(
   options: HarnessOptions & { load: (h: Awaited<ReturnType<typeof createHarness>>) => Promise<unknown> },
 ) {
   const dir = await mkdtemp(join(tmpdir(), "kogi-answer-index-"));
-  const store = new IndexStore(dir, { provider: "local", model: LOCAL_EMBEDDING_MODEL, dims: 1536 });
+  const embedderConfig = loadConfig({ EMBEDDINGS_PROVIDER: "local", ...options.env });
+  const store = new IndexStore(dir, expectedEmbedder(embedderConfig));
   const pool = createSearchPool({ threads: 1, maxQueue: 256 });
   const sidecarApp = createSidecarApp({
     store,
@@ -49,7 +53,10 @@ export async function createAnswerHarness(
   await buildIndex({
     databaseUrl: harness.config.DATABASE_URL,
     dir,
-    embedder: embedderForBuild({ ...harness.config, EMBEDDINGS_PROVIDER: "local" }),
+    embedder: embedderForBuild({
+      ...harness.config,
+      EMBEDDINGS_PROVIDER: embedderConfig.EMBEDDINGS_PROVIDER,
+    }),
   });
   await store.reload();
   const answer = async (body: unknown, headers: Record<string, string> = {}) => {
@@ -79,10 +86,12 @@ export interface AnswerBody {
     number: string;
     title: string;
     score: number;
-    why: string[];
+    why: { terms: string[]; lexicalRank: number | null; vectorRank: number | null };
+    otherTerms: { id: number; term: string }[];
+    crossListings: { id: number; subject: string; number: string }[];
     sections: { crn: string; inCalendar: boolean; conflicts: string[] }[];
   }[];
-  query: { rewritten: string; provider: string; fallback: string[] };
+  query: { rewritten: string; terms: string[]; provider: string; fallback: string[] };
   stages: { name: string; ms: number; cached: boolean }[];
   code?: string;
   errors?: { field: string }[];

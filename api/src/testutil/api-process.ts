@@ -52,6 +52,8 @@ export async function startApiProcess(
       HOST: "127.0.0.1",
       PORT: "0",
       DEMO_COURSES: "0",
+      // One OS process per api (no cluster), so a SIGKILL or SIGSTOP reaches the process that serves.
+      API_WORKERS: "1",
       VECTOR_URL: "http://127.0.0.1:9",
       VECTOR_TIMEOUT_MS: "500",
       DB_POOL_SIZE: "8",

@@ -1,25 +1,29 @@
 // k6-side glue shared by search.ts, answer.ts and mixed.ts: options from the scenario data, one request
 // per iteration, and the handleSummary output. Runs inside k6 (not Node): only k6 modules and plain JS.
-import { check } from "k6";
+import { check, sleep } from "k6";
 import exec from "k6/execution";
 import http from "k6/http";
+import { Rate } from "k6/metrics";
 import type { Scenario as K6Scenario, Options } from "k6/options";
 import {
   describeLoad,
   ENDPOINTS,
   type Endpoint,
+  gracefulStopSeconds,
   type LoadShape,
   loadSeconds,
+  MAX_RETRY_AFTER_SECONDS,
+  mayShed,
   resolveScenario,
   type Scenario,
   type ScenarioName,
   settingsFrom,
 } from "../scenarios.js";
 import { renderReport, type ScenarioReport, type ThresholdResult } from "./report.js";
-import { k6Thresholds, thresholdChecks } from "./thresholds.js";
+import { k6Thresholds, SHED_METRIC, SHED_WITHOUT_RETRY_AFTER_METRIC, thresholdChecks } from "./thresholds.js";
 
 /** Lets an iteration finish (or fail) after its scenario's time is up, but never keeps k6 running long. */
-const GRACEFUL_STOP_SECONDS = 5;
+const GRACEFUL_STOP_SECONDS = gracefulStopSeconds(__ENV);
 
 /** The scenarios a script runs: all of `names`, or only `__ENV.SCENARIO` when it names one of them. */
 export function selectScenarios(names: readonly ScenarioName[]): Scenario[] {
@@ -69,11 +73,20 @@ export function buildOptions(scenarios: readonly Scenario[]): Options {
 }
 
 const settings = settingsFrom(__ENV);
-// Built once in the init context: http_req_failed then counts exactly the statuses the scenario data rejects.
+// Built once in the init context: http_req_failed then counts exactly the statuses the scenario data
+// rejects. A shed status is not one of them; whether it came with Retry-After is judged below.
+const responseCallback = (endpoint: Endpoint) =>
+  http.expectedStatuses(...ENDPOINTS[endpoint].expectedStatuses, ...ENDPOINTS[endpoint].shedStatuses);
 const responseCallbacks = {
-  search: http.expectedStatuses(...ENDPOINTS.search.expectedStatuses),
-  answer: http.expectedStatuses(...ENDPOINTS.answer.expectedStatuses),
+  search: responseCallback("search"),
+  answer: responseCallback("answer"),
 } satisfies Record<Endpoint, unknown>;
+
+// Per response of an endpoint that may shed: shed honestly (503 + Retry-After), or a shed status
+// without Retry-After (a failure: the client is not told when to come back). Tagged with the scenario
+// by k6 itself, so each scenario's thresholds read their own share.
+const shed = new Rate(SHED_METRIC);
+const shedWithoutRetryAfter = new Rate(SHED_WITHOUT_RETRY_AFTER_METRIC);
 
 /** One iteration = one request; the body depends only on the scenario's iteration number across all VUs. */
 export function runIteration(scenarios: readonly Scenario[]): void {
@@ -87,10 +100,24 @@ export function runIteration(scenarios: readonly Scenario[]): void {
     responseCallback: responseCallbacks[endpoint],
     timeout: "30s",
   });
+  const retryAfter = response.headers["Retry-After"];
+  const shedStatus = spec.shedStatuses.includes(response.status);
+  const honestShed = shedStatus && retryAfter !== undefined;
+  if (spec.shedStatuses.length > 0) {
+    shed.add(honestShed, { endpoint });
+    shedWithoutRetryAfter.add(shedStatus && !honestShed, { endpoint });
+  }
+  const statuses = [
+    ...spec.expectedStatuses,
+    ...spec.shedStatuses.map((status) => `${status} with Retry-After`),
+  ].join(" or ");
   check(response, {
-    [`${endpoint} status is ${spec.expectedStatuses.join(" or ")}`]: (r) =>
-      spec.expectedStatuses.includes(r.status),
+    [`${endpoint} status is ${statuses}`]: (r) => spec.expectedStatuses.includes(r.status) || honestShed,
   });
+  // A closed-loop client told to come back later waits before its next request (an arrival-rate
+  // scenario's next iteration arrives on schedule regardless: an open model has no client to slow down).
+  if (honestShed && scenario.load.executor === "ramping-vus")
+    sleep(Math.min(Number(retryAfter) || 1, MAX_RETRY_AFTER_SECONDS));
   if (scenario.expectCacheHit)
     check(response, { "X-Cache is HIT": (r) => String(r.headers["X-Cache"] ?? "").startsWith("HIT") });
 }
@@ -113,6 +140,9 @@ function scenarioReport(scenario: Scenario, data: SummaryData): ScenarioReport {
   const metric = (name: string) => data.metrics[`${name}{scenario:${scenario.name}}`]?.values ?? {};
   const duration = metric("http_req_duration");
   const failed = metric("http_req_failed");
+  const shedValues = metric(SHED_METRIC);
+  const shedCount = shedValues.passes ?? 0;
+  const shedOf = shedCount + (shedValues.fails ?? 0);
   const requests = metric("http_reqs").count ?? 0;
   const seconds = loadSeconds(scenario.load);
   const thresholds: ThresholdResult[] = thresholdChecks(scenario).map(({ metric: name, condition, stat }) => {
@@ -143,6 +173,16 @@ function scenarioReport(scenario: Scenario, data: SummaryData): ScenarioReport {
     errorRate: failed.rate ?? 0,
     // k6's rate metrics count true samples as "passes": here, a failed request.
     failed: failed.passes ?? 0,
+    ...(mayShed(scenario)
+      ? {
+          shed: {
+            count: shedCount,
+            of: shedOf,
+            rate: shedValues.rate ?? 0,
+            withoutRetryAfter: metric(SHED_WITHOUT_RETRY_AFTER_METRIC).passes ?? 0,
+          },
+        }
+      : {}),
     thresholds,
     notes: [scenario.description],
   };

@@ -1,4 +1,4 @@
-// The k6-like text summary, rendered the same way from k6's handleSummary data and from the local runner.
+// The text summary handleSummary prints (and the JSON it writes), per scenario, from k6's end-of-test data.
 
 export interface LatencySummary {
   avg: number;
@@ -20,7 +20,7 @@ export interface ThresholdResult {
 
 export interface ScenarioReport {
   scenario: string;
-  /** e.g. "constant-arrival-rate 200/s for 20 s (autocannon, 50 connections)". */
+  /** e.g. "constant-arrival-rate 200/s for 20s (up to 50 VUs) (k6)". */
   load: string;
   durationSeconds: number;
   requests: number;
@@ -28,6 +28,11 @@ export interface ScenarioReport {
   latencyMs: LatencySummary;
   errorRate: number;
   failed: number;
+  /**
+   * Requests the api shed honestly (a shed status with Retry-After) among the `of` requests to endpoints
+   * that may shed; only for scenarios calling such an endpoint. Not counted in `failed`.
+   */
+  shed?: { count: number; of: number; rate: number; withoutRetryAfter: number };
   thresholds: ThresholdResult[];
   /** Extra lines: status codes, X-Cache tally, checks. */
   notes: string[];
@@ -62,6 +67,11 @@ export function renderReport(reports: readonly ScenarioReport[], tool: string): 
       `    ${dots("http_req_duration")} ${renderLatency(r.latencyMs)}`,
       `    ${dots("http_req_failed")} ${(r.errorRate * 100).toFixed(2)}%  ${r.failed} of ${r.requests}`,
     );
+    if (r.shed)
+      lines.push(
+        `    ${dots("shed")} ${(r.shed.rate * 100).toFixed(2)}%  ${r.shed.count} of ${r.shed.of}` +
+          `  (503 + Retry-After: load shed, not failed; ${r.shed.withoutRetryAfter} without Retry-After)`,
+      );
     for (const note of r.notes) lines.push(`    ${note}`);
     lines.push("", "    thresholds");
     for (const t of r.thresholds) {

@@ -1,5 +1,5 @@
 // Prometheus view of the upstreams, read from stats() at scrape time (nothing to update on the hot path).
-import { Counter, Gauge, type Registry } from "prom-client";
+import { type Aggregator, Counter, Gauge, type Registry } from "prom-client";
 import { PRIORITIES } from "./options.js";
 import type { Upstream } from "./upstream.js";
 
@@ -9,11 +9,19 @@ export function registerUpstreamMetrics(registry: Registry, upstreams: Upstream[
   const each = (read: (upstream: Upstream, stats: ReturnType<Upstream["stats"]>) => void) => {
     for (const upstream of upstreams) read(upstream, upstream.stats());
   };
-  const gauge = (name: string, help: string, labelNames: string[], collect: (gauge: Gauge) => void) =>
+  // `aggregator`: how an api cluster's /metrics combines its workers' values (prom-client; default sum).
+  const gauge = (
+    name: string,
+    help: string,
+    labelNames: string[],
+    collect: (gauge: Gauge) => void,
+    aggregator: Aggregator = "sum",
+  ) =>
     new Gauge({
       name,
       help,
       labelNames: ["upstream", ...labelNames],
+      aggregator,
       registers: [registry],
       collect() {
         this.reset();
@@ -41,20 +49,26 @@ export function registerUpstreamMetrics(registry: Registry, upstreams: Upstream[
     "Free concurrency slots (all processes while the budget is in Redis)",
     [],
     (g) => each((u, s) => g.set({ upstream: u.name }, s.available)),
+    "min", // every worker reads the same shared budget
   );
   gauge("kogi_upstream_queued", "Callers waiting in this process by priority", ["priority"], (g) =>
     each((u, s) => {
       for (const priority of PRIORITIES) g.set({ upstream: u.name, priority }, s.queued[priority]);
     }),
   );
-  gauge("kogi_upstream_breaker_state", "Circuit breaker: 0 closed, 1 half-open, 2 open", [], (g) =>
-    each((u, s) => g.set({ upstream: u.name }, BREAKER_VALUE[s.breaker])),
+  gauge(
+    "kogi_upstream_breaker_state",
+    "Circuit breaker: 0 closed, 1 half-open, 2 open",
+    [],
+    (g) => each((u, s) => g.set({ upstream: u.name }, BREAKER_VALUE[s.breaker])),
+    "max", // one breaker per process: the most open one
   );
   gauge(
     "kogi_upstream_shared_budget",
     "1 while the budget is shared through Redis, 0 on the per-process memory fallback (N processes, N x the budget)",
     [],
     (g) => each((u, s) => g.set({ upstream: u.name }, s.backend === "redis" ? 1 : 0)),
+    "min", // 0 as soon as one process is on its fallback
   );
   counter("kogi_upstream_calls_total", "Calls admitted past the breaker, by outcome", ["outcome"], (c) =>
     each((u, s) => {

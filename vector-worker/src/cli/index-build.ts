@@ -1,29 +1,53 @@
 // `npm run index:build`: embeds the catalog and publishes a new index version (resumable after an interruption).
+// It reads the catalog the api imported: with no database, tables or courses it says which step is missing.
+import { CliError, runCli } from "@kogi/shared/cli";
 import { loadConfig } from "@kogi/shared/config";
 import { SingleBar } from "cli-progress";
+import mysql from "mysql2/promise";
 import { buildIndex } from "../build-index.js";
 import { embedderForBuild } from "../embedders.js";
 
-const config = loadConfig();
-const bar = process.stderr.isTTY ? new SingleBar({ format: "{step} [{bar}] {value}/{total}" }) : undefined;
-let lastStep = "";
-const started = performance.now();
-const manifest = await buildIndex({
-  databaseUrl: config.DATABASE_URL,
-  dir: config.VECTOR_INDEX_DIR,
-  embedder: embedderForBuild(config),
-  onProgress: (step, done, total) => {
-    if (step !== lastStep) {
-      bar?.stop();
-      bar?.start(total, done, { step });
-      if (!bar) console.log(`${step}...`);
-      lastStep = step;
-    } else bar?.update(done);
-  },
+/** Courses in the catalog; the database and its tables must exist (the api's migrations create them). */
+async function countCourses(databaseUrl: string): Promise<number> {
+  const connection = await mysql.createConnection({ uri: databaseUrl, connectTimeout: 5_000 });
+  try {
+    const [[row]] = (await connection.query("SELECT COUNT(*) AS n FROM courses")) as unknown as [
+      [{ n: number }],
+    ];
+    return Number(row?.n ?? 0);
+  } finally {
+    await connection.end();
+  }
+}
+
+await runCli("index:build", async (context) => {
+  const config = loadConfig();
+  context.databaseUrl = config.DATABASE_URL;
+  if ((await countCourses(config.DATABASE_URL)) === 0)
+    throw new CliError(
+      "The catalog is empty, so there is nothing to index: import one first (npm run catalog:import -- <file>, " +
+        "or npm start, which loads the demo catalog into an empty database).",
+    );
+  const bar = process.stderr.isTTY ? new SingleBar({ format: "{step} [{bar}] {value}/{total}" }) : undefined;
+  let lastStep = "";
+  const started = performance.now();
+  const manifest = await buildIndex({
+    databaseUrl: config.DATABASE_URL,
+    dir: config.VECTOR_INDEX_DIR,
+    embedder: embedderForBuild(config),
+    onProgress: (step, done, total) => {
+      if (step !== lastStep) {
+        bar?.stop();
+        bar?.start(total, done, { step });
+        if (!bar) console.log(`${step}...`);
+        lastStep = step;
+      } else bar?.update(done);
+    },
+  }).finally(() => bar?.stop());
+  console.log(
+    `index ${manifest.version}: ${manifest.count} courses, ${manifest.dims} dims, ${manifest.nlist} lists, ` +
+      `${manifest.provider}/${manifest.model}, catalog v${manifest.catalogVersion}, ${((performance.now() - started) / 1000).toFixed(1)} s`,
+  );
+  console.log("running sidecars pick it up with POST /v1/admin/reload or SIGHUP");
+  return 0;
 });
-bar?.stop();
-console.log(
-  `index ${manifest.version}: ${manifest.count} courses, ${manifest.dims} dims, ${manifest.nlist} lists, ` +
-    `${manifest.provider}/${manifest.model}, catalog v${manifest.catalogVersion}, ${((performance.now() - started) / 1000).toFixed(1)} s`,
-);
-console.log("running sidecars pick it up with POST /v1/admin/reload or SIGHUP");

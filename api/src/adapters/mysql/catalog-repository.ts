@@ -292,6 +292,18 @@ export class CatalogRepository {
     return ids.flatMap((id) => courses.get(id) ?? []);
   }
 
+  /** Every course's texts and codes, in id order: the material of the in-process ranking snapshot. */
+  async courseTexts(): Promise<CourseText[]> {
+    const [rows] = (await this.pool.query(
+      `SELECT c.id, t.code AS term, c.subject, c.number, c.title, c.description, c.cross_listed
+       FROM courses c JOIN terms t ON t.id = c.term_id ORDER BY c.id`,
+    )) as unknown as [(Omit<CourseText, "crossListed"> & { cross_listed: string })[]];
+    return rows.map(({ cross_listed, ...row }) => ({
+      ...row,
+      crossListed: cross_listed ? cross_listed.split(",") : [],
+    }));
+  }
+
   async listTerms(): Promise<
     { code: string; year: number; season: string; courses: number; sections: number }[]
   > {
@@ -303,6 +315,16 @@ export class CatalogRepository {
     )) as unknown as [{ code: string; year: number; season: string; courses: number; sections: number }[]];
     return rows.map((row) => ({ ...row, courses: Number(row.courses), sections: Number(row.sections) }));
   }
+}
+
+export interface CourseText {
+  id: number;
+  term: string;
+  subject: string;
+  number: string;
+  title: string;
+  description: string;
+  crossListed: string[];
 }
 
 interface CourseRow {

@@ -1,0 +1,89 @@
+// Fusing the lexical and vector rankings of the same courses into one: reciprocal rank fusion or a
+// blend of scores (answers use a blend, see DEFAULT_FUSION; bench:quality compares them).
+
+export interface RankedList {
+  /** Keys (courses) best first; a key appears at most once. */
+  keys: number[];
+  /** Scores beside the keys (used by the score blend only). */
+  scores?: number[];
+  /** The score blend divides by this (default: the list's best score). */
+  scale?: number;
+  weight?: number;
+}
+
+export interface Fused {
+  key: number;
+  score: number;
+  /** 1-based rank of the key in each input list, null where that list did not find it. */
+  ranks: (number | null)[];
+}
+
+/**
+ * rrf: reciprocal rank fusion with per-list weights; blend: weighted sum of scores, each divided by
+ * its list's `scale` (or, `relative`, by the list's best score).
+ */
+export type FusionMethod =
+  | { kind: "rrf"; k: number; weights?: number[] }
+  | { kind: "blend"; weights?: number[]; relative?: boolean[] };
+
+/** Cormack et al.'s k: ranks deep in a list still count, but top ranks of either list stand out. */
+export const RRF_K = 60;
+
+function collect(lists: RankedList[]): Map<number, (number | null)[]> {
+  const ranks = new Map<number, (number | null)[]>();
+  for (const [l, list] of lists.entries())
+    for (const [i, key] of list.keys.entries()) {
+      let entry = ranks.get(key);
+      if (!entry) {
+        entry = lists.map(() => null);
+        ranks.set(key, entry);
+      }
+      entry[l] ??= i + 1;
+    }
+  return ranks;
+}
+
+/** Ties: the better best rank first, then the smaller key, so equal inputs give equal output. */
+function order(fused: Fused[]): Fused[] {
+  const best = (f: Fused) => Math.min(...f.ranks.map((r) => r ?? Number.POSITIVE_INFINITY));
+  return fused.sort((a, b) => b.score - a.score || best(a) - best(b) || a.key - b.key);
+}
+
+/** score(key) = sum over lists of weight / (k + rank). */
+export function reciprocalRankFusion(lists: RankedList[], k = RRF_K): Fused[] {
+  return rrf(lists, k);
+}
+
+function rrf(lists: RankedList[], k: number): Fused[] {
+  const fused: Fused[] = [];
+  for (const [key, ranks] of collect(lists)) {
+    let score = 0;
+    for (const [l, rank] of ranks.entries()) if (rank !== null) score += (lists[l]?.weight ?? 1) / (k + rank);
+    fused.push({ key, score, ranks });
+  }
+  return order(fused);
+}
+
+/**
+ * score(key) = sum over lists of weight x score / scale, the scale being the list's own (or, with
+ * `relative` for that list, its best score); a list that did not find the key adds 0.
+ */
+export function scoreBlend(lists: RankedList[], relative: boolean[] = []): Fused[] {
+  const scaled = lists.map((list, l) => {
+    const scores = list.scores ?? list.keys.map((_, i) => list.keys.length - i);
+    const max = (!relative[l] && list.scale) || Math.max(...scores) || 1;
+    return new Map(list.keys.map((key, i) => [key, Math.max(0, scores[i] as number) / max]));
+  });
+  const fused: Fused[] = [];
+  for (const [key, ranks] of collect(lists)) {
+    let score = 0;
+    for (const [l, values] of scaled.entries()) score += (lists[l]?.weight ?? 1) * (values.get(key) ?? 0);
+    fused.push({ key, score, ranks });
+  }
+  return order(fused);
+}
+
+export function fuse(lists: RankedList[], method: FusionMethod): Fused[] {
+  const weighted = lists.map((list, l) => ({ ...list, weight: method.weights?.[l] ?? list.weight }));
+  return method.kind === "rrf" ? rrf(weighted, method.k) : scoreBlend(weighted, method.relative);
+}

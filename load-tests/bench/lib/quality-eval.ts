@@ -1,0 +1,87 @@
+// Runs the relevance set's questions through the api's own ranking (lexical, vector, hybrid) on a
+// catalog world and grades each ranked list.
+import { answerRequestSchema } from "../../../api/src/contracts/answer.js";
+import { type RankOptions, rankAnswer } from "../../../api/src/services/answer.js";
+import type { RankingMode } from "../../../api/src/services/answer-ranking.js";
+import type { FusionMethod } from "../../../api/src/services/ranking/fusion.js";
+import type { AnswerHarness } from "../../../api/src/testutil/answer-harness.js";
+import { type QuestionScore, scoreQuestion } from "./quality-metrics.js";
+import { gradeOf, type Question } from "./quality-set.js";
+
+export interface Ranked {
+  code: string;
+  title: string;
+  grade: number;
+  lexicalRank: number | null;
+  vectorRank: number | null;
+}
+
+export interface QuestionResult {
+  question: Question;
+  method: string;
+  score: QuestionScore;
+  top: Ranked[];
+}
+
+export interface Method {
+  /** Row label: "lexical", "vector", "hybrid" or a fusion variant. */
+  name: string;
+  mode: RankingMode;
+  fusion?: FusionMethod;
+}
+
+/** One catalog's harness plus what grading needs: each course's codes and title, by course id. */
+export interface World {
+  name: "uiuc" | "synthetic";
+  harness: AnswerHarness;
+  titles: Map<number, string>;
+}
+
+export async function worldOf(name: World["name"], harness: AnswerHarness): Promise<World> {
+  const rows = await harness.services.catalog.courseTexts();
+  return { name, harness, titles: new Map(rows.map((r) => [r.id, r.title])) };
+}
+
+export async function evaluate(world: World, question: Question, method: Method): Promise<QuestionResult> {
+  const { services } = world.harness;
+  const request = answerRequestSchema.parse({ question: question.question, filters: question.filters, k: 9 });
+  const options: RankOptions = { mode: method.mode, fusion: method.fusion };
+  const { ranked, snapshot } = await rankAnswer(
+    services,
+    request,
+    { deadline: Date.now() + 30_000 },
+    [],
+    options,
+  );
+  if (!snapshot) throw new Error(`${question.id}: no courses allowed by its filters`);
+  const gradeOfGroup = (g: number, id: number) =>
+    gradeOf(question, snapshot.groups.codes(g), world.titles.get(id) ?? "");
+  const top: Ranked[] = ranked.map((r) => {
+    const row = snapshot.groups.row(r.id);
+    return {
+      code: row ? `${row.subject} ${row.number}` : String(r.id),
+      title: world.titles.get(r.id) ?? "",
+      grade: gradeOfGroup(r.group, r.id),
+      lexicalRank: r.lexicalRank,
+      vectorRank: r.vectorRank,
+    };
+  });
+  // The ideal list: every course the filters allow, graded the same way.
+  const allowed = question.filters ? await services.catalog.matchingCourseIds(request.filters) : undefined;
+  const scope = snapshot.scope(allowed);
+  const ideal: number[] = [];
+  for (const [g] of snapshot.groups.groups.entries()) {
+    if (scope.mask[g] !== 1) continue;
+    const grade = gradeOfGroup(g, scope.representative[g] as number);
+    if (grade > 0) ideal.push(grade);
+  }
+  return {
+    question,
+    method: method.name,
+    score: scoreQuestion(
+      top.map((t) => t.grade),
+      ideal,
+    ),
+    top,
+  };
+}
