@@ -103,8 +103,15 @@ describe("API_WORKERS=2", () => {
     const [a, b] = [...workers.values()];
     if (!a || !b) throw new Error("expected two workers");
     for (const worker of [a, b]) {
-      expect(worker.api).toMatchObject({ mode: "cluster", workers: 2, serving: 2 });
+      expect(worker.api).toMatchObject({ mode: "cluster", workers: 2 });
       expect(worker.api.pid).not.toBe(primary);
+      // The primary tells every worker when the number serving changes; it may still be on its way.
+      await waitFor(
+        async () =>
+          (JSON.parse((await get(api.url, "/v1/stats", worker.agent)).body) as { api: ApiInstance }).api
+            .serving === 2,
+        `worker ${worker.api.worker} to hear that 2 serve`,
+      );
     }
     expect(a.api.pid).not.toBe(b.api.pid);
 
