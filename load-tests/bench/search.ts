@@ -4,6 +4,7 @@ import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { missBodies } from "./lib/bodies.js";
 import { cleanups, logger, runBench, seconds } from "./lib/cleanup.js";
+import { type ClusterApi, startClusterApi, workerTargetLines, workerTargets } from "./lib/cluster-api.js";
 import { createFixture, importCatalog, subjectsByTerm } from "./lib/fixture.js";
 import { nginxInFront, nginxTargetLines, nginxTargets } from "./lib/nginx-front.js";
 import { type ServerChild, startServer } from "./lib/processes.js";
@@ -89,7 +90,6 @@ async function runAll(
       nextBody: () => missSource.next(),
       maxRequests: missesLeft,
     },
-    // API_WORKERS=1 and =2 rows (direct and via nginx) go here, beside the same baseline.
   ];
   for (const spec of specs) {
     const started = performance.now();
@@ -115,11 +115,33 @@ async function main() {
   // Everything shares this machine's cores: a busy neighbour shows up here, not in the table.
   const loadBefore = loadavg()[0] ?? 0;
   const { results, memory } = await runAll(api, bare, proxy.url, missSource);
+  // The production entry point (compiled, node:cluster) with 1 and 2 workers, direct and via nginx.
+  const pairs = await subjectsByTerm(fixture.pool);
+  for (const workers of [1, 2]) {
+    const cluster: ClusterApi = await startClusterApi(root, fixture.env, workers);
+    cleanups.push(cluster.stop);
+    const front = await nginxInFront(cluster.url);
+    const misses = missBodies(pairs);
+    const left = () => Math.max(SETTINGS.connections, misses.capacity - misses.used - 200);
+    for (const [name, url, nextBody, maxRequests] of [
+      [`cache hit, API_WORKERS=${workers}`, cluster.url, () => HIT_BODY, () => MAX_REQUESTS_PER_RUN],
+      [`cache hit, API_WORKERS=${workers} via nginx`, front.url, () => HIT_BODY, () => MAX_REQUESTS_PER_RUN],
+      [`cache miss, API_WORKERS=${workers}`, cluster.url, () => misses.next(), left],
+      [`cache miss, API_WORKERS=${workers} via nginx`, front.url, () => misses.next(), left],
+    ] as const) {
+      results.push(await runScenario({ name, url, nextBody, maxRequests }, SETTINGS));
+      memory[name] = cluster.memory();
+      log(`${name}: ${results.at(-1)?.requestsPerSecond} req/s`);
+    }
+    await front.stop();
+    await cluster.stop();
+  }
   const row = (name: string) => results.find((result) => result.name === name) as ScenarioResult;
   const [baseline, hit, miss] = [row("baseline (bare Hono)"), row("cache hit"), row("cache miss")];
   const targets = {
     ...evaluateTargets(baseline, hit, miss),
     ...nginxTargets(hit, row("cache hit via nginx")),
+    ...workerTargets(row("cache miss, API_WORKERS=1"), row("cache miss, API_WORKERS=2")),
   };
 
   const machine = {
@@ -132,7 +154,7 @@ async function main() {
     `\n## POST /v1/courses/search: ${SETTINGS.connections} connections, ${SETTINGS.durationSeconds} s each\n`,
   );
   console.log(markdownTable(results, baseline));
-  console.log(`\n${targetLines(targets)}\n${nginxTargetLines(targets)}\n`);
+  console.log(`\n${targetLines(targets)}\n${nginxTargetLines(targets)}\n${workerTargetLines(targets)}\n`);
   for (const warning of warnings(results, SETTINGS.durationSeconds)) console.log(`- WARNING ${warning}`);
   console.log(
     `- machine: ${machine.cores} cores (${machine.cpu}), ${machine.memoryGb} GiB, node ${process.version}; ` +

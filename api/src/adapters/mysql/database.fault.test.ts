@@ -87,10 +87,11 @@ describe("a frozen database", () => {
         });
         req.on("error", () => resolve());
         req.end(JSON.stringify({ keyword: "impatient" }));
+        // Well inside the statement deadline (1 s), and late enough for a busy server to have read it.
         setTimeout(() => {
           req.destroy();
           resolve();
-        }, 150);
+        }, 500);
       });
       const counted = async () => {
         const metric = await h.services.metrics.httpDuration.get();
