@@ -91,7 +91,7 @@ async function main() {
         .map(([k, v]) => `${k}=${v}`)
         .join(
           ", ",
-        )}, DEMO_COURSES=2000; each job long-polled with Prefer: wait=20 until terminal (given up after ${PART_B.deadlineMs / 1000} s)`,
+        )}, DEMO_COURSES=2000, D-ID's completion webhook on (polling as the fallback); each job long-polled with Prefer: wait=20 until terminal (given up after ${PART_B.deadlineMs / 1000} s)`,
       `- search: POST /v1/courses/search, the same body repeated (cache hit), autocannon ${PART_B.search.connections} connections, ${PART_B.search.durationSeconds} s after ${PART_B.search.warmupSeconds} s warm-up; during = starting ${PART_B.probeDelayMs / 1000} s after the first submit${b.search.probeStartedAfterSubmits ? " (all submits were in)" : " (submits still going!)"}`,
       `- event-loop delay: /metrics kogi_nodejs_eventloop_lag_{p99,max}_seconds scraped every second from the first submit, minus the 10 ms sampling period`,
       "",
