@@ -146,7 +146,7 @@ export async function startApi(
   nodeArgs: string[] = [],
 ): Promise<ApiChild> {
   // A caller that must know the port beforehand (a webhook URL pointing back at the api) passes PORT.
-  const port = env.PORT ? Number(env.PORT) : await freePort();
+  const port = Number(env.PORT) > 0 ? Number(env.PORT) : await freePort();
   const log = openSync(logFile, "a");
   const child = spawnTsx(cwd, "load-tests/bench/serve-api-main.ts", {
     env: { ...env, HOST: "127.0.0.1", PORT: String(port) },
