@@ -1,7 +1,6 @@
 // A private MariaDB frozen (SIGSTOP) and killed under load: requests fail fast with 503
 // database_unavailable + Retry-After (never a 500, never another dependency's code), /ready answers
-// 503 within a second, clients that give up count as 499, and the service recovers by itself.
-import { request as httpRequest } from "node:http";
+// 503 within a second, and the service recovers by itself.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { generateCatalog } from "../../catalog/generator.js";
 import { createHarness, type Harness } from "../../testutil/harness.js";
@@ -75,38 +74,6 @@ describe("a frozen database", () => {
     }
     await waitFor(async () => (await uncachedSearch()).status === 200, "searches to succeed again", 10_000);
     expect((await fetch(`${server.url}/ready`)).status).toBe(200);
-  });
-
-  it("counts a client that gives up as 499, never as a 5xx", async () => {
-    db.freeze();
-    try {
-      await new Promise<void>((resolve) => {
-        const req = httpRequest(`${server.url}/v1/courses/search`, {
-          method: "POST",
-          headers: { "content-type": "application/json" },
-        });
-        req.on("error", () => resolve());
-        req.end(JSON.stringify({ keyword: "impatient" }));
-        // Well inside the statement deadline (1 s), and late enough for a busy server to have read it.
-        setTimeout(() => {
-          req.destroy();
-          resolve();
-        }, 500);
-      });
-      const counted = async () => {
-        const metric = await h.services.metrics.httpDuration.get();
-        return metric.values.filter((v) => v.metricName?.endsWith("_count") && v.labels.status === 499)
-          .length;
-      };
-      await waitFor(async () => (await counted()) > 0, "a 499 in the metrics", 5_000);
-    } finally {
-      db.thaw();
-    }
-    const metric = await h.services.metrics.httpDuration.get();
-    const serverErrors = metric.values.filter(
-      (v) => v.metricName?.endsWith("_count") && Number(v.labels.status) >= 500 && v.labels.status !== 503,
-    );
-    expect(serverErrors).toEqual([]);
   });
 });
 
