@@ -113,7 +113,8 @@ export function createVideoServices(
       videos.runner?.start();
       if (callbacks) {
         callbacks.start();
-        events.on("changed", () => callbacks?.wake());
+        // Only an end makes a callback due; every other change would just cost it a query.
+        events.on("finished", () => callbacks?.wake());
       }
       const prune = () =>
         pruneIdempotencyKeys(pool, config.VIDEO_IDEMPOTENCY_TTL_HOURS).catch((error: Error) =>

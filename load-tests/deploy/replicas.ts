@@ -1,9 +1,11 @@
 // Real api replicas for the deploy tests and bench:deploy: each on a fixed loopback port (so nginx's
 // upstream names it across restarts), sharing one isolated database and Redis prefix, and counting the
 // TCP connections it accepts.
+
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
 import { fileURLToPath } from "node:url";
+import { parseLogLines } from "@kogi/shared/logger";
 import { migrate } from "../../api/src/adapters/mysql/migrate.js";
 import { generateCatalog } from "../../api/src/catalog/generator.js";
 import { importTerms } from "../../api/src/catalog/importer.js";
@@ -64,17 +66,7 @@ export function createReplica(name: string, port: number, env: Record<string, st
   let child: ChildProcess | undefined;
   let output = "";
   let exited: Promise<unknown> = Promise.resolve();
-  const lines = () =>
-    output
-      .split("\n")
-      .filter((line) => line.startsWith("{"))
-      .flatMap((line) => {
-        try {
-          return [JSON.parse(line) as Record<string, unknown>];
-        } catch {
-          return [];
-        }
-      });
+  const lines = () => parseLogLines(output);
   const running = () => child !== undefined && child.exitCode === null && child.signalCode === null;
   const url = `http://127.0.0.1:${port}`;
   return {

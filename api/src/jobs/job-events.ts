@@ -1,10 +1,11 @@
-// Wake-ups between processes: "a job was queued", "job X changed", "D-ID hinted at job X's talk".
+// Wake-ups between processes: "a job was queued", "job X changed" (and "finished": it reached its
+// end, so its caller's webhook is due), "D-ID hinted at job X's talk".
 // Only hints: every receiver re-reads MySQL (or D-ID), and each waiter also polls, so a message lost
 // while Redis is away delays a wake-up by one poll interval and never loses work.
 import { EventEmitter } from "node:events";
 import type { Redis } from "ioredis";
 
-type Kind = "queued" | "changed" | "hint";
+type Kind = "queued" | "changed" | "finished" | "hint";
 
 export class JobEvents {
   readonly #local = new EventEmitter();
@@ -34,6 +35,12 @@ export class JobEvents {
 
   changed(jobId: string): void {
     this.#emit("changed", jobId);
+  }
+
+  /** Changed into an end state: waiters wake, and the caller's webhook is due. */
+  finished(jobId: string): void {
+    this.#emit("changed", jobId);
+    this.#emit("finished", jobId);
   }
 
   hint(jobId: string): void {

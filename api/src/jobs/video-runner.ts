@@ -278,7 +278,7 @@ export class VideoRunner {
   async #finish(job: VideoJobRow, finish: Finish): Promise<void> {
     if (!(await this.jobs.finish(job.id, this.id, finish))) throw new LeaseLost();
     this.logger.info({ jobId: job.id, status: finish.status, code: finish.errorCode }, "video job finished");
-    this.events.changed(job.id);
+    this.events.finished(job.id);
   }
 
   #talkBody(job: VideoJobRow): CreateTalkBody {

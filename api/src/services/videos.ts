@@ -225,7 +225,7 @@ export async function listVideos(
 export async function cancelVideo(services: ServiceContext, owner: string, id: string) {
   const videos = videoServices(services);
   if (await videos.jobs.cancelQueued(id, owner)) {
-    videos.events.changed(id);
+    videos.events.finished(id);
     return (await videos.jobs.get(id, owner)) as VideoJobRow;
   }
   const job = await videos.jobs.get(id, owner);

@@ -2,6 +2,7 @@
 // SIGKILL really kills the api), its JSON log lines, and cleanup of the database and Redis keys it used.
 import { type ChildProcess, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import { parseLogLines } from "@kogi/shared/logger";
 import { Redis } from "ioredis";
 import mysql from "mysql2/promise";
 import { dropDatabase } from "../adapters/mysql/migrate.js";
@@ -70,17 +71,7 @@ export async function startApiProcess(
     output += chunk;
   });
   const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-  const parsed = () =>
-    output
-      .split("\n")
-      .filter((line) => line.startsWith("{"))
-      .flatMap((line) => {
-        try {
-          return [JSON.parse(line) as Record<string, unknown>];
-        } catch {
-          return [];
-        }
-      });
+  const parsed = () => parseLogLines(output);
   let url = "";
   const api: ApiProcess = {
     name,

@@ -324,6 +324,7 @@ export interface CourseText {
   number: string;
   title: string;
   description: string;
+  /** Codes ("EIL 460") this row says it is the same course as, in its term. */
   crossListed: string[];
 }
 

@@ -1,16 +1,9 @@
 // One course, many rows: the same subject + number in every term it was offered, and cross-listed
 // copies ("Same as EIL 460, ... See EIL 460.") in each term. Rankings score and return courses, not rows.
+import type { CourseText } from "../../adapters/mysql/catalog-repository.js";
 
-export interface CourseRow {
-  id: number;
-  term: string;
-  subject: string;
-  number: string;
-  title: string;
-  description: string;
-  /** Codes ("EIL 460") this row says it is the same course as, in its term. */
-  crossListed: string[];
-}
+/** One catalog row as the rankings read it (see CatalogRepository.courseTexts). */
+export type CourseRow = CourseText;
 
 export type CourseKey = Pick<CourseRow, "id" | "term" | "subject" | "number">;
 
