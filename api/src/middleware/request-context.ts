@@ -1,5 +1,5 @@
 // Per-request bookkeeping: request id, timing headers, cache header, metrics and the access log.
-import type { ServerResponse } from "node:http";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Context, MiddlewareHandler } from "hono";
 import type { HonoEnv } from "../context.js";
 
@@ -9,13 +9,21 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 export const CLIENT_CLOSED = 499;
 
 /**
- * Whether the client has gone (its socket closed before we answered). Only under Node, where it is a
- * property read; elsewhere (tests through app.request) a client cannot leave.
+ * Whether the client has gone before we answered: its connection closed (reset, or closed while a long
+ * poll waited) or it shut its sending side, which Node turns into an aborted request and a closing
+ * socket. Only under Node, where these are property reads; through app.request a client cannot leave.
  */
 export function clientDisconnected(c: Context): boolean {
-  const outgoing = (c.env as { outgoing?: ServerResponse } | undefined)?.outgoing;
+  const { incoming, outgoing } = (c.env ?? {}) as { incoming?: IncomingMessage; outgoing?: ServerResponse };
   if (!outgoing || outgoing.writableFinished) return false;
-  return outgoing.socket ? outgoing.socket.destroyed : outgoing.destroyed;
+  // No socket yet is a pipelined request waiting its turn, not a departure.
+  const socket = outgoing.socket;
+  return (
+    outgoing.destroyed ||
+    (incoming?.errored ?? null) !== null ||
+    socket?.destroyed === true ||
+    socket?.writableEnded === true
+  );
 }
 
 export function requestContext(): MiddlewareHandler<HonoEnv> {
