@@ -46,12 +46,10 @@ COPY load-tests/package.json load-tests/
 # faiss-node's install script (prebuild-install) takes the tarball from this directory instead of
 # downloading; the path must be absolute because the script runs inside node_modules/faiss-node.
 # --include=dev: the compiler (esbuild) is a devDependency, and a NODE_ENV=production build arg would
-# otherwise silently drop it. The `npm install` fallback mirrors scripts/bootstrap.sh: npm can reject
-# `npm ci` when the lockfile lacks other platforms' optional binaries (npm/cli#8320); it installs the
-# same locked versions.
+# otherwise silently drop it. `npm ci` only, as in scripts/bootstrap.sh: an `npm install` fallback would
+# install whatever it resolves instead of the lockfile (scripts/lockfile.test.ts keeps `npm ci` working).
 ENV npm_config_faiss_node_local_prebuilds=/app/.cache/faiss-prebuilds
-RUN npm ci --include=dev --no-audit --no-fund \
- || npm install --include=dev --no-audit --no-fund
+RUN npm ci --include=dev --no-audit --no-fund
 
 COPY . .
 # api/dist, vector-worker/dist, dist (the same `npm run build` as on a laptop).
@@ -65,6 +63,7 @@ FROM build AS production-files
 # TypeScript, Vitest, Biome and the rest. Only what the built code reads is copied: the bundles (with
 # the migrations and the Piscina worker beside them), the manifests (the "type": "module" of each
 # folder) and node_modules, including a workspace's own node_modules should npm ever nest one there.
+# The build then fails if any package the lockfile marks dev-only is still in /out.
 RUN npm prune --omit=dev --no-audit --no-fund \
  && mkdir -p /out \
  && cp -a package.json node_modules dist /out/ \
@@ -72,9 +71,7 @@ RUN npm prune --omit=dev --no-audit --no-fund \
       mkdir -p "/out/$pkg" && cp -a "$pkg/package.json" "/out/$pkg/" \
       && for part in dist node_modules; do [ ! -e "$pkg/$part" ] || cp -a "$pkg/$part" "/out/$pkg/"; done; \
     done \
- && for tool in tsx esbuild typescript vitest @biomejs/biome; do \
-      if [ -e "/out/node_modules/$tool" ]; then echo "devDependency $tool left in the image" >&2; exit 1; fi; \
-    done
+ && node scripts/check-no-dev-deps.mjs /out
 
 # ---------------------------------------------------------------------------------------------
 # runtime: Node + the shared libraries faiss-node.node links, nothing else.

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # The one set-up step behind `npm start` and `npm test`: installs whatever is missing and is a fast
-# no-op when everything is there. System packages (as root), MariaDB and Redis running where
-# DATABASE_URL and REDIS_URL point (started here only when those are this machine), the offline
-# faiss-node build, npm dependencies exactly as package-lock.json says (`npm ci`, never a rewrite of
-# the lockfile), schema.
+# no-op when everything is there. System packages (as root), Docker Compose v2 (project-local, for
+# the compose test), MariaDB and Redis running where DATABASE_URL and REDIS_URL point (started here
+# only when those are this machine), the offline faiss-node build, npm dependencies exactly as
+# package-lock.json says (`npm ci`, never a rewrite of the lockfile), schema.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -36,6 +36,11 @@ fi
 if [ ${#missing_tests[@]} -gt 0 ]; then
   say "not root: the tests that need ${missing_tests[*]} will fail (sudo apt-get install ${missing_tests[*]})"
 fi
+
+# Compose v2 for the test that runs `docker compose config`, unpacked into .cache/compose (no apt
+# source, nothing in $HOME). Test-only like nginx and chromium: when it cannot be downloaded the
+# script says so in one sentence and that test fails, but `npm start` still works offline.
+bash scripts/install-compose.sh || true
 
 # 2. MariaDB and Redis where the configuration points; started here only when that is this machine.
 # The same defaults as shared/src/config.ts.

@@ -6,16 +6,21 @@ import { type Config, loadConfig } from "@kogi/shared/config";
 import { parse as parseYaml } from "yaml";
 
 export interface ComposeService {
+  image?: string;
+  command?: string[];
   environment?: Record<string, string>;
   expose?: string[];
   ports?: string[];
   volumes?: string[];
   stop_grace_period?: string;
-  healthcheck?: { test: string[] };
+  healthcheck?: { test: string[]; timeout?: string };
 }
 
 const COMPOSE_FILE = fileURLToPath(new URL("../../docker-compose.yml", import.meta.url));
-const compose = parseYaml(readFileSync(COMPOSE_FILE, "utf8")) as { services: Record<string, ComposeService> };
+// merge: the Node services take their image, init and restart from `<<: *kogi-image`.
+const compose = parseYaml(readFileSync(COMPOSE_FILE, "utf8"), { merge: true }) as {
+  services: Record<string, ComposeService>;
+};
 
 export function composeService(name: string): ComposeService {
   const found = compose.services[name];

@@ -1,15 +1,17 @@
 // docker-compose.yml, the Dockerfile, nginx/nginx.conf (+ upstreams.conf) and the api's own defaults agree
-// on every number they share; and `docker compose config` accepts the compose file where compose exists.
-import { spawnSync } from "node:child_process";
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
+// on every number they share; the real `docker compose config` accepts the compose file and normalizes it
+// to what these checks read; the image runs node on the build's output with production files only.
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, posix, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { loadConfig } from "@kogi/shared/config";
-import { describe, expect, it } from "vitest";
-import { parse as parseYaml } from "yaml";
+import { afterAll, describe, expect, it } from "vitest";
 import { LEGACY_UPLOAD_PATHS } from "../../api/src/routes/legacy_d_id_uploads.js";
 import { UPLOAD_PATH_PREFIX } from "../../api/src/routes/v1_videos_upload.js";
-import { composeService, composeSettings } from "./compose-file.js";
+import { compose, composeConfig } from "./compose-cli.js";
+import { composeEnvironment, composeService, composeSettings } from "./compose-file.js";
+import { instructionArgs as args, dockerfileStages, stageSteps } from "./dockerfile.js";
 import { block, bytes, type Directive, milliseconds, parseNginxConf, value } from "./nginx-conf.js";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
@@ -127,63 +129,141 @@ describe("deploy files agree", () => {
   });
 });
 
-/** `docker compose` (the CLI plugin) or a v2 `docker-compose`, whichever answers. */
-function composeCommand(): string[] | undefined {
-  for (const command of [["docker", "compose"], ["docker-compose"]]) {
-    const [bin, ...args] = command as [string, ...string[]];
-    const probe = spawnSync(bin, [...args, "version", "--short"], { encoding: "utf8" });
-    if (probe.status === 0 && /^v?2\./.test(probe.stdout.trim())) return command;
-  }
-  return undefined;
-}
+const dockerfile = read("Dockerfile");
+const stages = dockerfileStages(dockerfile);
+const stage = (name: string) => stageSteps(stages, name);
+/** The milliseconds a `node -e "fetch(..., { signal: AbortSignal.timeout(N) })"` probe waits. */
+const probeTimeout = (probe: string) => Number(probe.match(/AbortSignal\.timeout\((\d+)\)/)?.[1]);
 
-const composeCli = composeCommand();
+describe("Dockerfile", () => {
+  const runtime = stages.at(-1)?.steps ?? [];
 
-// Compose v2 is not a Debian package and not on this machine or CI: where it is missing the file is
-// still checked for what `config` would catch first (services, their references, named volumes).
-describe("docker-compose.yml", () => {
-  it(
-    composeCli
-      ? "is accepted by docker compose config -q"
-      : "references only services and volumes it defines",
-    () => {
-      if (composeCli) {
-        const [bin, ...args] = composeCli as [string, ...string[]];
-        const result = spawnSync(bin, [...args, "-f", "docker-compose.yml", "config", "-q"], {
-          cwd: root,
-          encoding: "utf8",
-        });
-        expect(result.stderr).toBe("");
-        expect(result.status).toBe(0);
-        return;
-      }
-      console.warn("docker compose (v2) is not installed here: checking docker-compose.yml structurally");
-      const file = parseYaml(readFileSync(join(root, "docker-compose.yml"), "utf8"), { merge: true }) as {
-        services: Record<
-          string,
-          {
-            depends_on?: Record<string, unknown> | string[];
-            volumes?: string[];
-            image?: string;
-            build?: unknown;
-          }
-        >;
-        volumes?: Record<string, unknown>;
-      };
-      const services = Object.keys(file.services);
-      expect(services).toEqual(expect.arrayContaining(["mysql", "redis", "nginx"]));
-      for (const [name, definition] of Object.entries(file.services)) {
-        expect(definition.image ?? definition.build, `${name} has an image or a build`).toBeDefined();
-        const needs = Array.isArray(definition.depends_on)
-          ? definition.depends_on
-          : Object.keys(definition.depends_on ?? {});
-        for (const other of needs) expect(services, `${name} depends on ${other}`).toContain(other);
-        for (const volume of definition.volumes ?? []) {
-          const source = volume.split(":")[0] ?? "";
-          if (!source.startsWith(".") && !source.startsWith("/"))
-            expect(Object.keys(file.volumes ?? {}), `${name} mounts volume ${source}`).toContain(source);
-        }
-      }
-    },
-  );
+  it("runs node on the built output in a runtime stage that has only production files", () => {
+    expect(stages.at(-1)?.from).toMatch(/ AS runtime$/);
+    const cmd = JSON.parse(args(runtime, "CMD").at(-1) ?? "[]") as string[];
+    expect(cmd[0]).toBe("node");
+    expect(cmd.at(-1)).toBe("api/dist/main.js");
+    // The sidecar runs the same image with compose's command: node on its own bundle, no loader.
+    const sidecar = composeService("vector-worker").command ?? [];
+    expect(sidecar[0]).toBe("node");
+    expect(sidecar.at(-1)).toBe("vector-worker/dist/main.js");
+    expect(composeService("api").command).toBeUndefined();
+    for (const command of [cmd, sidecar])
+      expect(command.join(" ")).not.toMatch(/tsx|ts-node|--loader|--import/);
+    // Everything in it comes from the pruned /out, never the build context or an npm run in this stage.
+    expect(args(runtime, "COPY")).toEqual(["--from=production-files /out /app"]);
+    expect(args(runtime, "ENV")).toContain("NODE_ENV=production");
+    for (const run of args(runtime, "RUN")) {
+      expect(run).not.toMatch(/\bnpm\b|\bnpx\b/);
+      expect(run).not.toMatch(/\b(g\+\+|gcc|make|cmake|python3|libfaiss-dev|build-essential)\b/);
+    }
+  });
+
+  it("prunes devDependencies and lets the lockfile say which ones must be gone", () => {
+    const runs = args(stage("production-files"), "RUN").join(" ");
+    expect(runs).toMatch(/npm prune --omit=dev/);
+    expect(runs).toMatch(/node scripts\/check-no-dev-deps\.mjs \/out\b/);
+  });
+
+  it("installs exactly the lockfile: npm ci, with no `npm install` fallback here or in any script", () => {
+    expect(args(stage("build"), "RUN").join(" ")).toMatch(/\bnpm ci\b/);
+    const scripts = readdirSync(join(root, "scripts")).filter((name) => name.endsWith(".sh"));
+    for (const [path, text] of [
+      ["Dockerfile", dockerfile],
+      ...scripts.map((name) => [`scripts/${name}`, read(`scripts/${name}`)]),
+    ] as const)
+      expect(text.replace(/\\\n/g, " "), path).not.toMatch(/\|\|\s*npm (install|i)\b/);
+  });
+
+  it("probes the api's default port, and every health probe gives up before Docker's timeout", () => {
+    const healthcheck = args(runtime, "HEALTHCHECK").at(-1) ?? "";
+    expect(Number(healthcheck.match(/process\.env\.PORT \|\| (\d+)/)?.[1])).toBe(loadConfig({}).PORT);
+    expect(exposed(dockerfile)).toContain(loadConfig({}).PORT);
+    expect(exposed(dockerfile)).toContain(loadConfig({}).VECTOR_PORT);
+    const imageTimeout = healthcheck.match(/--timeout=(\S+)/)?.[1] ?? "";
+    expect(probeTimeout(healthcheck)).toBeLessThan(milliseconds(imageTimeout));
+    for (const name of ["api", "vector-worker"]) {
+      const check = composeService(name).healthcheck;
+      expect(probeTimeout(check?.test.join(" ") ?? ""), name).toBeLessThan(
+        milliseconds(check?.timeout ?? "0s"),
+      );
+    }
+  });
+
+  it("the sidecar's index lives in the volume compose mounts, in a directory the image gives the node user", () => {
+    const workdir = args(runtime, "WORKDIR").at(-1) ?? "";
+    const indexDir = posix.resolve(workdir, vector.VECTOR_INDEX_DIR);
+    const dataVolume = (composeService("vector-worker").volumes ?? [])
+      .map((volume) => volume.split(":"))
+      .find(([source]) => source === "vector-data");
+    const target = dataVolume?.[1] ?? "";
+    expect(indexDir.startsWith(`${target}/`), `${indexDir} is under ${target}`).toBe(true);
+    expect(args(runtime, "RUN").join(" ")).toContain(`chown node:node ${target}`);
+    expect(args(runtime, "USER")).toEqual(["node"]);
+  });
+});
+
+// No skip: CI and every machine that ran the bootstrap have Compose v2 (scripts/install-compose.sh).
+describe("docker compose config", () => {
+  const nodeServices = ["api", "vector-worker"];
+
+  it("accepts docker-compose.yml without errors or warnings", () => {
+    const { stderr } = compose(["config", "--quiet"]);
+    expect(stderr).toBe("");
+  });
+
+  it("normalizes it to what the drift checks read from the YAML", () => {
+    const model = composeConfig();
+    expect(model.name).toBe("kogi");
+    expect(Object.keys(model.services).sort()).toEqual(["api", "mysql", "nginx", "redis", "vector-worker"]);
+    for (const name of nodeServices) {
+      const normalized = model.services[name];
+      // compose-file.ts's own `${VAR:-default}` reading gives what compose itself passes.
+      expect(normalized?.environment, name).toEqual(composeEnvironment(name));
+      expect(normalized?.expose, name).toEqual(composeService(name).expose);
+      expect(normalized?.stop_grace_period, name).toBe(composeService(name).stop_grace_period);
+      expect(normalized?.build, name).toEqual({ context: resolve(root), dockerfile: "Dockerfile" });
+      expect(normalized?.image, name).toBe("kogi:local");
+      expect(normalized?.init, name).toBe(true);
+    }
+    expect(model.services.api?.command ?? undefined).toBeUndefined();
+    expect(model.services.api?.deploy?.replicas).toBe(2);
+    const nginx = model.services.nginx;
+    expect(nginx?.ports).toEqual([
+      expect.objectContaining({ target: Number(only(server, "listen")), published: "8080", protocol: "tcp" }),
+    ]);
+    for (const file of ["nginx.conf", "upstreams.conf"])
+      expect(nginx?.volumes).toContainEqual(
+        expect.objectContaining({
+          type: "bind",
+          source: join(resolve(root), "nginx", file),
+          target: `/etc/nginx/${file}`,
+          read_only: true,
+        }),
+      );
+  });
+
+  describe("with what ops set", () => {
+    const dir = mkdtempSync(join(tmpdir(), "kogi-compose-"));
+    afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+    it("takes the host port and the password from an env file and the log level from the shell", () => {
+      const envFile = join(dir, ".env");
+      writeFileSync(envFile, "KOGI_HTTP_PORT=9080\nMYSQL_ROOT_PASSWORD=0ps-s3cret\n");
+      const model = composeConfig({ envFile, env: { LOG_LEVEL: "debug" } });
+      expect(model.services.nginx?.ports).toEqual([
+        expect.objectContaining({ target: Number(only(server, "listen")), published: "9080" }),
+      ]);
+      expect(model.services.mysql?.environment?.MYSQL_ROOT_PASSWORD).toBe("0ps-s3cret");
+      const apiEnvironment = model.services.api?.environment ?? {};
+      expect(new URL(apiEnvironment.DATABASE_URL ?? "").password).toBe("0ps-s3cret");
+      for (const name of nodeServices)
+        expect(model.services[name]?.environment?.LOG_LEVEL, name).toBe("debug");
+      // The api still parses what it is given, and the numbers nginx depends on did not move.
+      const settings = loadConfig(apiEnvironment);
+      expect(settings.PORT).toBe(api.PORT);
+      expect(settings.BODY_LIMIT_BYTES).toBe(api.BODY_LIMIT_BYTES);
+      expect(settings.LOG_LEVEL).toBe("debug");
+    });
+  });
 });
