@@ -7,6 +7,9 @@ import { createPool } from "./adapters/mysql/pool.js";
 import { generateCatalog } from "./catalog/generator.js";
 import { importTerms } from "./catalog/importer.js";
 
+/** What `npm start` loads into an empty database (and what the README's examples run on). */
+export const demoCatalog = (courses: number) => generateCatalog({ courses, seed: 42 }).terms;
+
 export async function prepareDatabase(config: Config, logger: Logger): Promise<void> {
   await ensureDatabase(config.DATABASE_URL);
   // Its own small pool, without the request path's statement deadlines: a demo import takes a while.
@@ -19,7 +22,8 @@ export async function prepareDatabase(config: Config, logger: Logger): Promise<v
     ];
     if (Number(termCount) === 0 && config.DEMO_COURSES > 0) {
       logger.info({ courses: config.DEMO_COURSES }, "empty catalog: loading the synthetic demo catalog");
-      await importTerms(pool, generateCatalog({ courses: config.DEMO_COURSES, seed: 42 }).terms);
+      // Marked synthetic: GET /v1/terms says so, and the first real import removes it.
+      await importTerms(pool, demoCatalog(config.DEMO_COURSES), undefined, { synthetic: true });
     }
   } finally {
     await pool.end();

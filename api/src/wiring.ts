@@ -122,7 +122,7 @@ export async function createServices(
               ok: false,
               detail: `redis ${redis.status}; serving from the in-process cache`,
             }),
-        vector.ready(config.READY_PROBE_TIMEOUT_MS),
+        vector.ready(config.READY_PROBE_TIMEOUT_MS, catalogVersion.current),
       ]);
       return { mysql, redis: redisCheck, vector: vectorCheck, ...breakers };
     },

@@ -52,7 +52,8 @@ export const configSchema = z.object({
   DEMO_COURSES: z.coerce.number().int().min(0).default(2000),
 
   // Vector sidecar and embeddings.
-  VECTOR_URL: url(["http:", "https:"]).default("http://127.0.0.1:8090"),
+  /** Unset: the sidecar this host runs, http://127.0.0.1:VECTOR_PORT (so the two cannot disagree). */
+  VECTOR_URL: url(["http:", "https:"]).optional(),
   VECTOR_TIMEOUT_MS: positiveInt.default(2_000),
   VECTOR_PORT: z.coerce.number().int().min(0).max(65535).default(8090),
   VECTOR_HOST: z.string().default("0.0.0.0"),
@@ -60,6 +61,11 @@ export const configSchema = z.object({
   VECTOR_THREADS: z.coerce.number().int().min(0).max(64).default(0),
   VECTOR_MAX_QUEUE: positiveInt.default(256),
   VECTOR_INDEX_DIR: z.string().default("data/vector-index"),
+  /**
+   * How often the sidecar compares its index with the catalog version and the configured embedder,
+   * and rebuilds (one builder at a time) when they differ; 0 = never (manual index:build only).
+   */
+  INDEX_FOLLOW_INTERVAL_MS: z.coerce.number().int().min(0).default(5_000),
   /** Allowed-set size up to which the planner scans exactly instead of using the IVF index. */
   VECTOR_EXACT_THRESHOLD: positiveInt.default(4_000),
   EMBEDDINGS_PROVIDER: z.enum(["local", "openai"]).optional(),
@@ -131,7 +137,7 @@ export const configSchema = z.object({
   VIDEO_UPLOAD_AUDIO_MAX_BYTES: positiveInt.default(6 * 1024 * 1024),
 });
 
-export type Config = z.infer<typeof configSchema>;
+export type Config = Omit<z.infer<typeof configSchema>, "VECTOR_URL"> & { VECTOR_URL: string };
 
 /** OpenAI when a key is set (unless told otherwise), else the offline local embedder. */
 export function embeddingsProvider(config: Config): "local" | "openai" {
@@ -150,7 +156,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     const lines = parsed.error.issues.map((issue) => `  ${issue.path.join(".")}: ${issue.message}`);
     throw new ConfigError(`Invalid configuration:\n${lines.join("\n")}`);
   }
-  return parsed.data;
+  const config = parsed.data;
+  return { ...config, VECTOR_URL: config.VECTOR_URL ?? `http://127.0.0.1:${config.VECTOR_PORT}` };
 }
 
 /** For entry points: a wrong setting stops the process with the message, and no stack trace. */

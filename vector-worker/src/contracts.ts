@@ -22,6 +22,8 @@ export const searchRequestSchema = z
       .optional(),
     /** Compact form of `ids`: base64 of little-endian int32 values (10k ids = 53 KB instead of ~60 KB of JSON, parsed ~20x faster). */
     idsBase64: z.string().max(2_000_000).optional(),
+    /** Search the allowed courses the index knows instead of refusing the others (an index older than the catalog). */
+    skipUnknownIds: z.boolean().optional(),
   })
   .strict()
   .refine((r) => [r.vector, r.vectorBase64, r.text].filter((v) => v !== undefined).length === 1, {
@@ -40,7 +42,8 @@ export const embedRequestSchema = z.object({ texts: z.array(z.string().max(4000)
 export interface SearchResponse {
   results: { id: number; score: number }[];
   plan: { strategy: "exact" | "ivf"; nprobe: number; scanned: number; fellBack: boolean; ms: number };
-  index: { version: string; catalogVersion: number };
+  /** unknownIds: allowed ids left out because the index lacks them (with skipUnknownIds). */
+  index: { version: string; catalogVersion: number; unknownIds: number };
   /** `text` with `returnVector`: the query vector (base64 float32), the embedder's identity and its time. */
   embedded?: { vectorBase64: string; fingerprint: string; ms: number };
 }

@@ -1,11 +1,16 @@
-// The sidecar's entry point: load the index once, start the thread pool, serve, reload on SIGHUP, drain on SIGTERM.
+// The sidecar's entry point: load the index once, start the thread pool, serve, follow the catalog
+// (rebuild and hot-swap), reload on SIGHUP, drain on SIGTERM.
+import { spawn } from "node:child_process";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
+import { fileURLToPath } from "node:url";
 import { getRequestListener } from "@hono/node-server";
 import { embeddingsProvider, loadConfigOrExit } from "@kogi/shared/config";
 import { HttpDrain } from "@kogi/shared/http-drain";
 import { createLogger } from "@kogi/shared/logger";
 import { expectedEmbedder, openAIEmbedder } from "./embedders.js";
+import { IndexFollower } from "./index-follower.js";
+import { type BuildOutcome, currentManifest, readCatalogState } from "./index-freshness.js";
 import { IndexStore } from "./index-store.js";
 import { createSearchPool } from "./pool.js";
 import { createSidecarApp } from "./server.js";
@@ -28,6 +33,47 @@ try {
   );
 }
 
+/**
+ * A build runs as `index:build --if-stale --no-wait` in a child process: embedding a catalog is seconds
+ * of CPU that must not stall this event loop, and the child's memory goes back when it ends. Its lock
+ * connection dies with it, so a killed build frees the lock.
+ */
+let buildChild: ReturnType<typeof spawn> | undefined;
+function buildInChild(): Promise<BuildOutcome> {
+  const built = !import.meta.url.endsWith(".ts");
+  const script = fileURLToPath(new URL(built ? "./index-build.js" : "./cli/index-build.ts", import.meta.url));
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [...process.execArgv, script, "--if-stale", "--no-wait"], {
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    buildChild = child;
+    let output = "";
+    const keep = (chunk: Buffer) => {
+      output = (output + chunk.toString("utf8")).slice(-4_000);
+    };
+    child.stdout.on("data", keep);
+    child.stderr.on("data", keep);
+    child.once("error", reject);
+    child.once("exit", async (code, signal) => {
+      buildChild = undefined;
+      if (code === 75) return resolve({ outcome: "busy" });
+      if (code !== 0) return reject(new Error(`index:build ended with ${signal ?? code}: ${output.trim()}`));
+      const manifest = await currentManifest(config.VECTOR_INDEX_DIR);
+      resolve(manifest ? { outcome: "built", manifest, reason: output.trim() } : { outcome: "empty" });
+    });
+  });
+}
+
+const follower = new IndexFollower({
+  store,
+  expected: expectedEmbedder(config),
+  catalogState: () => readCatalogState(config.DATABASE_URL),
+  build: buildInChild,
+  intervalMs: config.INDEX_FOLLOW_INTERVAL_MS,
+  logger,
+});
+follower.start();
+
 const pool = createSearchPool({ threads: config.VECTOR_THREADS, maxQueue: config.VECTOR_MAX_QUEUE });
 let accepting = true;
 const app = createSidecarApp({
@@ -37,6 +83,7 @@ const app = createSidecarApp({
   remoteEmbedder: embeddingsProvider(config) === "openai" ? openAIEmbedder(config) : undefined,
   exactThreshold: config.VECTOR_EXACT_THRESHOLD,
   accepting: () => accepting,
+  follower,
 });
 const drain = new HttpDrain();
 const server = drain.track(
@@ -75,6 +122,9 @@ async function shutdown(signal: string) {
   if (result.cutConnections) logger.warn(result, "grace period over: busy connections were cut");
   // close() lets queued and running searches finish; destroy() killed threads inside faiss calls (SIGABRT).
   await pool.close();
+  // A build in progress resumes from its embedded batches next time (see build-index.ts).
+  buildChild?.kill("SIGTERM");
+  await follower.stop();
   process.exit(0);
 }
 process.on("SIGTERM", () => void shutdown("SIGTERM"));

@@ -8,6 +8,7 @@ import { bodyLimit } from "hono/body-limit";
 import type { Piscina } from "piscina";
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 import { embedRequestSchema, type SearchResponse, searchRequestSchema } from "./contracts.js";
+import type { FollowerStatus } from "./index-follower.js";
 import { IndexMismatchError, type IndexStore } from "./index-store.js";
 import type { SearchOutput, SearchTask } from "./worker.js";
 
@@ -19,6 +20,8 @@ export interface SidecarDeps {
   remoteEmbedder?: Embedder;
   exactThreshold: number;
   accepting: () => boolean;
+  /** Whether the index fits the catalog, and the rebuild under way (absent: the index is managed by hand). */
+  follower?: { status: FollowerStatus };
 }
 
 function createMetrics(pool: Piscina) {
@@ -108,12 +111,16 @@ export function createSidecarApp(deps: SidecarDeps) {
           { field, message: "must hold finite numbers" },
         ]);
     }
-    const allowed = decodeIds(request);
+    let allowed = decodeIds(request);
+    let unknownIds = 0;
     if (allowed) {
-      const unknown = allowed.filter(
-        (id) => id <= 0 || id >= index.rowOfId.length || index.rowOfId[id] === -1,
-      );
-      if (unknown.length)
+      const known = (id: number) => id > 0 && id < index.rowOfId.length && index.rowOfId[id] !== -1;
+      const unknown = allowed.filter((id) => !known(id));
+      // An index older than the catalog lacks the newest courses: the caller may search the ones it has.
+      if (unknown.length && request.skipUnknownIds) {
+        unknownIds = unknown.length;
+        allowed = allowed.filter(known);
+      } else if (unknown.length)
         throw new ProblemError(400, "validation_failed", "Invalid body: ids", [
           {
             field: request.ids ? "ids" : "idsBase64",
@@ -189,7 +196,7 @@ export function createSidecarApp(deps: SidecarDeps) {
         fellBack: output.fellBack,
         ms,
       },
-      index: { version: index.manifest.version, catalogVersion: index.manifest.catalogVersion },
+      index: { version: index.manifest.version, catalogVersion: index.manifest.catalogVersion, unknownIds },
     };
     const embedded = output.embedded
       ? { vectorBase64: encodeVector(output.embedded.vector), ms: output.embedded.ms }
@@ -223,10 +230,17 @@ export function createSidecarApp(deps: SidecarDeps) {
   });
 
   app.get("/health", (c) => c.json({ status: "ok" }));
+  // Ready with any loaded index, even one older than the catalog (searches still answer); `follow`
+  // says whether it fits and what is being done about it.
   app.get("/ready", (c) => {
     const ready = deps.accepting() && store.current !== undefined;
     return c.json(
-      { status: ready ? "ready" : "unavailable", index: store.current?.manifest.version ?? null },
+      {
+        status: ready ? "ready" : "unavailable",
+        index: store.current?.manifest.version ?? null,
+        catalogVersion: store.current?.manifest.catalogVersion ?? null,
+        follow: deps.follower?.status ?? null,
+      },
       ready ? 200 : 503,
     );
   });
@@ -241,6 +255,7 @@ export function createSidecarApp(deps: SidecarDeps) {
       completed: pool.completed,
       utilization: pool.utilization,
       index: current?.manifest ?? null,
+      follow: deps.follower?.status ?? null,
       /** Courses with identical vectors share one row (see dedupe.ts). */
       distinctVectors: current?.shared.rows ?? 0,
       vectorBytes: current ? current.shared.rows * current.shared.dims * 4 : 0,

@@ -125,7 +125,7 @@ export async function createSidecar(
 export interface SearchBody {
   results: { id: number; score: number }[];
   plan: { strategy: string; nprobe: number; scanned: number; fellBack: boolean };
-  index: { version: string; catalogVersion: number };
+  index: { version: string; catalogVersion: number; unknownIds: number };
   embedded?: { vectorBase64: string; fingerprint: string; ms: number };
   code?: string;
   errors?: { field: string; message: string }[];

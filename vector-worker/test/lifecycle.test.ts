@@ -41,7 +41,7 @@ describe("sidecar lifecycle", () => {
     expect(statuses.every((s) => s === 200)).toBe(true);
     expect(versions).toEqual(new Set([before, next.manifest.version]));
     const after = await sidecar.search({ text: "chemistry", k: 3 });
-    expect(after.body.index).toEqual({ version: next.manifest.version, catalogVersion: 2 });
+    expect(after.body.index).toEqual({ version: next.manifest.version, catalogVersion: 2, unknownIds: 0 });
   });
 
   it("refuses an index built for other dims and keeps serving the old one", async () => {

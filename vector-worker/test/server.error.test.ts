@@ -41,6 +41,25 @@ describe("sidecar input errors and backpressure", () => {
     );
   });
 
+  it("with skipUnknownIds searches the allowed ids it knows and counts the others", async () => {
+    const { status, body } = await sidecar.search({
+      text: "chemistry",
+      k: 5,
+      ids: [1, 2, 3, 999_999, 888_888],
+    });
+    expect(status).toBe(400);
+    expect(body.code).toBe("validation_failed");
+    const skipped = await sidecar.search({
+      text: "chemistry",
+      k: 5,
+      ids: [1, 2, 3, 999_999, 888_888],
+      skipUnknownIds: true,
+    });
+    expect(skipped.status).toBe(200);
+    expect(skipped.body.index.unknownIds).toBe(2);
+    expect(skipped.body.results.map((r: { id: number }) => r.id).sort()).toEqual([1, 2, 3]);
+  });
+
   it("sheds load with 503 + Retry-After when the queue is full, and serves everything else", async () => {
     const responses = await Promise.all(
       Array.from({ length: 60 }, (_, i) =>

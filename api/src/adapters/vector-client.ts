@@ -11,12 +11,14 @@ export interface VectorQuery {
   k: number;
   /** Allowed course ids; sent in the compact base64 form when long. */
   ids?: number[];
+  /** Search the allowed ids the index knows rather than be refused for the others (`index.unknownIds` counts them). */
+  skipUnknownIds?: boolean;
 }
 
 export interface VectorAnswer {
   results: { id: number; score: number }[];
   plan: { strategy: string; nprobe: number; scanned: number; fellBack: boolean; ms: number };
-  index: { version: string; catalogVersion: number };
+  index: { version: string; catalogVersion: number; unknownIds?: number };
   embedded?: { vectorBase64: string; fingerprint: string; ms: number };
 }
 
@@ -31,7 +33,8 @@ export interface VectorSearch {
   search(query: VectorQuery, signal?: AbortSignal): Promise<VectorAnswer>;
   /** Embeds texts with the live index's own (local) embedder. */
   embed(texts: string[], signal?: AbortSignal): Promise<EmbedAnswer>;
-  ready(timeoutMs?: number): Promise<ReadinessCheck>;
+  /** Not ok when the sidecar is down, has no index, or its index is older than `catalogVersion`. */
+  ready(timeoutMs?: number, catalogVersion?: number): Promise<ReadinessCheck>;
   close(): Promise<void>;
 }
 
@@ -48,8 +51,19 @@ export class VectorSidecarError extends Error {
   constructor(
     readonly status: number,
     message: string,
+    /** The sidecar's problem code when it answered one (e.g. no_index). */
+    readonly code?: string,
   ) {
     super(message);
+  }
+}
+
+function problemCode(text: string): string | undefined {
+  try {
+    const code = (JSON.parse(text) as { code?: unknown }).code;
+    return typeof code === "string" ? code : undefined;
+  } catch {
+    return undefined;
   }
 }
 
@@ -104,7 +118,11 @@ export class HttpVectorClient implements VectorSearch {
       });
       const text = await response.body.text();
       if (response.statusCode !== 200)
-        throw new VectorSidecarError(response.statusCode, `vector sidecar ${response.statusCode}: ${text}`);
+        throw new VectorSidecarError(
+          response.statusCode,
+          `vector sidecar ${response.statusCode}: ${text}`,
+          problemCode(text),
+        );
       return JSON.parse(text);
     } catch (error) {
       // Our own deadline passing is the sidecar being slow (503 + Retry-After), not an internal error;
@@ -117,7 +135,7 @@ export class HttpVectorClient implements VectorSearch {
     }
   }
 
-  async ready(timeoutMs = 1_000): Promise<ReadinessCheck> {
+  async ready(timeoutMs = 1_000, catalogVersion?: number): Promise<ReadinessCheck> {
     const started = performance.now();
     try {
       const response = await this.#pool.request({
@@ -125,11 +143,30 @@ export class HttpVectorClient implements VectorSearch {
         path: "/ready",
         signal: AbortSignal.timeout(timeoutMs),
       });
-      const body = (await response.body.json()) as { index?: string | null };
+      const body = (await response.body.json()) as {
+        index?: string | null;
+        catalogVersion?: number | null;
+        follow?: { state: string; reason?: string } | null;
+      };
       const latencyMs = Math.round((performance.now() - started) * 100) / 100;
-      return response.statusCode === 200
-        ? { ok: true, latencyMs, detail: `index ${body.index}` }
-        : { ok: false, latencyMs, detail: `sidecar answered ${response.statusCode} (no index loaded?)` };
+      const building = body.follow?.state === "building" ? "; a new index is being built" : "";
+      if (response.statusCode !== 200)
+        return {
+          ok: false,
+          latencyMs,
+          detail: `sidecar has no index loaded${body.follow?.reason ? ` (${body.follow.reason})` : ""}${building}`,
+        };
+      if (
+        catalogVersion !== undefined &&
+        typeof body.catalogVersion === "number" &&
+        body.catalogVersion < catalogVersion
+      )
+        return {
+          ok: false,
+          latencyMs,
+          detail: `index ${body.index} is for catalog v${body.catalogVersion}, the catalog is v${catalogVersion}: answers rank the newer courses lexically${building}`,
+        };
+      return { ok: true, latencyMs, detail: `index ${body.index}` };
     } catch (error) {
       return { ok: false, detail: `unreachable: ${(error as Error).message}` };
     }

@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parse } from "csv-parse/sync";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { demoCatalog } from "../prepare-database.js";
 import { createHarness, type Harness, uiucFiles } from "../testutil/harness.js";
 import { readCatalogFile } from "./files.js";
 
@@ -161,5 +162,47 @@ describe("catalog import (real UIUC files)", () => {
       "SELECT COUNT(*) AS n FROM terms WHERE code = '2097-su'",
     )) as unknown as [[{ n: number }]];
     expect(Number(row?.n)).toBe(0);
+  });
+});
+
+describe("the synthetic demo catalog", () => {
+  let harness: Harness;
+  beforeAll(async () => {
+    harness = await createHarness();
+  });
+  afterAll(async () => harness?.close());
+
+  const terms = async () =>
+    ((await (await harness.request("/v1/terms")).json()) as { terms: { code: string; synthetic: boolean }[] })
+      .terms;
+
+  it("is marked synthetic, and importing a real catalog removes it in the same import", async () => {
+    await harness.importTerms(demoCatalog(60), undefined, { synthetic: true });
+    expect(await terms()).toEqual([expect.objectContaining({ code: "2026-fa", synthetic: true })]);
+    // Importing the demo again is not a "real" import: nothing is removed.
+    expect((await harness.importTerms(demoCatalog(60), undefined, { synthetic: true }))[0]).toMatchObject({
+      changed: false,
+    });
+
+    const real = (await readCatalogFile(uiucFiles()[0] as string)).terms;
+    const results = await harness.importTerms(real);
+    expect(results.filter((r) => r.removedSynthetic)).toEqual([
+      { term: "2026-fa", courses: 60, sections: expect.any(Number), changed: true, removedSynthetic: true },
+    ]);
+    const after = await terms();
+    expect(after.map((t) => t.code)).toEqual(real.map((t) => t.code));
+    expect(after.every((t) => !t.synthetic)).toBe(true);
+    const search = await harness.search({ keyword: "Applied Algorithms", limit: 5 });
+    expect(search.body.results.filter((c) => c.term === "2026-fa")).toEqual([]);
+  });
+
+  it("keeps a demo term that calendars use, and says so", async () => {
+    await harness.importTerms(demoCatalog(30), undefined, { synthetic: true });
+    const created = await harness.request("/v1/calendars", { json: { term: "2026-fa", name: "mine" } });
+    expect(created.status).toBe(201);
+    const real = (await readCatalogFile(uiucFiles()[1] as string)).terms;
+    const results = await harness.importTerms(real);
+    expect(results.find((r) => r.term === "2026-fa")).toMatchObject({ keptSynthetic: { calendars: 1 } });
+    expect((await terms()).find((t) => t.code === "2026-fa")).toMatchObject({ synthetic: true });
   });
 });

@@ -9,6 +9,10 @@ export interface TermImportResult {
   courses: number;
   sections: number;
   changed: boolean;
+  /** A synthetic demo term this import removed (a real catalog replaces the demo). */
+  removedSynthetic?: true;
+  /** A synthetic demo term kept because calendars use it (users' data is never deleted by an import). */
+  keptSynthetic?: { calendars: number };
 }
 
 export type ImportProgress = (event: { term: string; step: string; done: number; total: number }) => void;
@@ -43,12 +47,19 @@ async function idMap(conn: PoolConnection, sql: string, params: unknown[]): Prom
   return new Map(rows.map((row) => [row.k, row.id]));
 }
 
-async function writeTerm(conn: PoolConnection, term: CatalogTerm, sum: string, progress?: ImportProgress) {
+async function writeTerm(
+  conn: PoolConnection,
+  term: CatalogTerm,
+  sum: string,
+  synthetic: boolean,
+  progress?: ImportProgress,
+) {
   const report = (step: string, done: number, total: number) =>
     progress?.({ term: term.code, step, done, total });
   await conn.query(
-    "INSERT INTO terms (code, year, season) VALUES (?, ?, ?) ON DUPLICATE KEY UPDATE year = VALUES(year), season = VALUES(season)",
-    [term.code, term.year, term.season],
+    `INSERT INTO terms (code, year, season, synthetic) VALUES (?, ?, ?, ?)
+     ON DUPLICATE KEY UPDATE year = VALUES(year), season = VALUES(season), synthetic = VALUES(synthetic)`,
+    [term.code, term.year, term.season, synthetic],
   );
   const [[{ id: termId }]] = (await conn.query("SELECT id FROM terms WHERE code = ?", [
     term.code,
@@ -203,22 +214,48 @@ async function writeTerm(conn: PoolConnection, term: CatalogTerm, sum: string, p
 /**
  * Upserts the given terms in ONE transaction: either every term is written or none is.
  * A term whose content checksum matches the stored one is left untouched, so re-importing
- * the same file changes nothing, not even the catalog version.
+ * the same file changes nothing, not even the catalog version. `synthetic` marks the generated demo
+ * catalog; importing a real one removes the demo's terms in the same transaction (they are reported).
  */
-export async function importTerms(pool: Pool, terms: CatalogTerm[], progress?: ImportProgress) {
+export async function importTerms(
+  pool: Pool,
+  terms: CatalogTerm[],
+  progress?: ImportProgress,
+  options: { synthetic?: boolean } = {},
+) {
+  const synthetic = options.synthetic ?? false;
   const conn = await pool.getConnection();
   try {
-    const [stored] = (await conn.query("SELECT code, checksum FROM terms")) as unknown as [
-      { code: string; checksum: string }[],
+    const [stored] = (await conn.query("SELECT code, checksum, synthetic FROM terms")) as unknown as [
+      { code: string; checksum: string; synthetic: number }[],
     ];
-    const storedSums = new Map(stored.map((row) => [row.code, row.checksum]));
+    const storedSums = new Map(stored.map((row) => [row.code, `${row.checksum}/${Number(row.synthetic)}`]));
     const results: TermImportResult[] = [];
     await conn.beginTransaction();
     try {
+      if (!synthetic) {
+        const imported = new Set(terms.map((t) => t.code));
+        for (const demo of stored.filter((row) => Number(row.synthetic) === 1 && !imported.has(row.code))) {
+          const [[size]] = (await conn.query(
+            `SELECT (SELECT COUNT(*) FROM courses c WHERE c.term_id = t.id) AS courses,
+               (SELECT COUNT(*) FROM sections s WHERE s.term_id = t.id) AS sections,
+               (SELECT COUNT(*) FROM calendars k WHERE k.term_id = t.id) AS calendars
+             FROM terms t WHERE t.code = ?`,
+            [demo.code],
+          )) as unknown as [[{ courses: number; sections: number; calendars: number }]];
+          const counts = { term: demo.code, courses: Number(size.courses), sections: Number(size.sections) };
+          if (Number(size.calendars) > 0) {
+            results.push({ ...counts, changed: false, keptSynthetic: { calendars: Number(size.calendars) } });
+            continue;
+          }
+          await conn.query("DELETE FROM terms WHERE code = ?", [demo.code]);
+          results.push({ ...counts, changed: true, removedSynthetic: true });
+        }
+      }
       for (const term of terms) {
         const sum = checksum(term);
-        const changed = storedSums.get(term.code) !== sum;
-        if (changed) await writeTerm(conn, term, sum, progress);
+        const changed = storedSums.get(term.code) !== `${sum}/${synthetic ? 1 : 0}`;
+        if (changed) await writeTerm(conn, term, sum, synthetic, progress);
         results.push({
           term: term.code,
           courses: term.courses.length,

@@ -48,9 +48,18 @@ await runCli("catalog:import", async (context) => {
         };
         const results = await importTerms(pool, terms, progress).finally(() => bar?.stop());
         for (const r of results)
-          console.log(
-            `${path}: term ${r.term}: ${r.courses} courses, ${r.sections} sections, ${r.changed ? "imported" : "unchanged"}`,
-          );
+          if (r.removedSynthetic)
+            console.log(
+              `removed the synthetic demo term ${r.term} (${r.courses} generated courses): a real catalog replaces it`,
+            );
+          else if (r.keptSynthetic)
+            console.log(
+              `kept the synthetic demo term ${r.term}: ${r.keptSynthetic.calendars} calendar(s) use it; delete them to let an import remove it`,
+            );
+          else
+            console.log(
+              `${path}: term ${r.term}: ${r.courses} courses, ${r.sections} sections, ${r.changed ? "imported" : "unchanged"}`,
+            );
         for (const s of skipped) console.log(`skipped ${s.file}:${s.line}: ${s.reason}`);
       } catch (error) {
         // A file that cannot be read, parsed or stored is refused alone; losing the database stops the run.

@@ -65,6 +65,10 @@ export const answerResponseSchema = z
       fallback: z
         .array(z.enum(["rewrite", "embed"]))
         .openapi({ description: "Stages answered by a fallback because their upstream was unavailable" }),
+      indexStale: z.boolean().openapi({
+        description:
+          "The vector index is older than the catalog (a rebuild is under way): courses it does not know yet were ranked by the lexical ranking alone",
+      }),
     }),
     stages: z.array(stageSchema),
   })

@@ -84,6 +84,7 @@ describe("POST /v1/answer (local embedder, pass-through rewrite)", () => {
       terms: ["accounting", "ethics"],
       provider: "passthrough + local",
       fallback: [],
+      indexStale: false,
     });
     expect(first.response.headers.get("server-timing")).toMatch(
       /filters;dur=.*lexical;dur=.*rewrite;dur=.*embed;dur=.*vector;dur=/,

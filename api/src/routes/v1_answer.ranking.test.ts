@@ -3,41 +3,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { CatalogTerm } from "../catalog/model.js";
 import { type AnswerHarness, createAnswerHarness } from "../testutil/answer-harness.js";
+import { writtenCourse } from "../testutil/fixtures.js";
 
-let crn = 10_000;
-const course = (code: string, title: string, description: string, crossListed: string[] = []) => {
-  const [subject = "", number = ""] = code.split(" ");
-  return {
-    subject,
-    number,
-    title,
-    description,
-    creditMin: 3,
-    creditMax: 3,
-    genEds: [],
-    crossListed,
-    sections: [
-      {
-        crn: String(crn++),
-        section: "A",
-        status: "open" as const,
-        partOfTerm: "1",
-        instructors: [],
-        meetings: [
-          {
-            typeCode: "LEC",
-            typeName: "Lecture",
-            days: "MW",
-            start: "09:00",
-            end: "09:50",
-            building: "",
-            room: "",
-          },
-        ],
-      },
-    ],
-  };
-};
+const course = writtenCourse;
 
 const ATTENTION = "How attention works, how researchers investigate attention, and its uses in design.";
 const TESTING = "Studies theoretical and practical aspects of language testing and test construction.";

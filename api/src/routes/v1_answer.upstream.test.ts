@@ -47,6 +47,7 @@ describe("POST /v1/answer with an OpenAI-compatible upstream", () => {
       terms: ["machine", "learning", "beginners"],
       provider: "openai/gpt-4o-mini + local",
       fallback: [],
+      indexStale: false,
     });
     expect(fake.stats().chat.total).toBe(1);
     const again = await harness.answer({ question: "machine learning for beginners", k: 4 });

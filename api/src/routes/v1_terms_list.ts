@@ -9,6 +9,10 @@ const termSchema = z
     season: z.string(),
     courses: z.number(),
     sections: z.number(),
+    synthetic: z.boolean().openapi({
+      description:
+        "A generated demo term (what npm start loads into an empty database); a real import removes it",
+    }),
   })
   .openapi("Term");
 
@@ -16,7 +20,7 @@ const listTermsRoute = createRoute({
   method: "get",
   path: "/v1/terms",
   tags: ["courses"],
-  summary: "List catalog terms, newest first",
+  summary: "List catalog terms, newest first (real terms before a synthetic demo term)",
   responses: {
     200: {
       description: "Terms",
@@ -31,7 +35,7 @@ export function registerV1TermsList(app: App) {
   app.openapi(listTermsRoute, async (c) => {
     const services = c.get("services");
     const version = services.catalogVersion.current;
-    const cached = await services.searchCache.getOrCompute(`terms:v${version}`, async () =>
+    const cached = await services.searchCache.getOrCompute(`terms:v${version}:synthetic`, async () =>
       JSON.stringify({ terms: await services.catalog.listTerms(), catalogVersion: version }),
     );
     c.set("cacheStatus", cached.result);

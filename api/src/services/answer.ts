@@ -117,6 +117,8 @@ export interface RankedAnswer {
   terms: QueryTerm[];
   rewritten: string;
   fallback: ("rewrite" | "embed")[];
+  /** The vector index is older than the catalog: courses it lacks were ranked lexically only. */
+  indexStale: boolean;
 }
 
 async function rewriteQuestion(
@@ -151,9 +153,9 @@ async function rewriteQuestion(
 }
 
 /**
- * Embeds the (focused) rewritten question and searches the sidecar; undefined when the embedder is
- * down. An index older than the catalog refuses ids it does not know (400): the search then runs
- * without the id filter, and the caller keeps the allowed courses among the results.
+ * Embeds the (focused) rewritten question and searches the sidecar among the allowed courses its index
+ * knows; undefined when the embedder is down. `stale`: the index is older than the catalog (it lacks
+ * some allowed courses, or has none loaded yet while a build runs): the lexical ranking covers the rest.
  */
 async function vectorSearch(
   services: ServiceContext,
@@ -162,27 +164,36 @@ async function vectorSearch(
   ctx: AnswerContext,
   stages: Stage[],
   fallback: ("rewrite" | "embed")[],
-): Promise<{ id: number; score: number }[] | undefined> {
+): Promise<{ results: { id: number; score: number }[]; stale: boolean } | undefined> {
   try {
-    return await vectorSearchOnce(services, text, query, ctx, stages, fallback);
-  } catch (error) {
-    if (!(error instanceof VectorSidecarError) || error.status !== 400) throw error;
-    services.logger.warn(
-      { err: error.message },
-      "vector index is older than the catalog; searching without the id filter",
+    const answer = await vectorSearchOnce(
+      services,
+      text,
+      { ...query, skipUnknownIds: true },
+      ctx,
+      stages,
+      fallback,
     );
-    return vectorSearchOnce(services, text, { k: query.k }, ctx, stages, fallback);
+    if (!answer) return undefined;
+    const stale =
+      (answer.index?.unknownIds ?? 0) > 0 ||
+      (answer.index !== undefined && answer.index.catalogVersion < services.catalogVersion.current);
+    return { results: answer.results, stale };
+  } catch (error) {
+    if (!(error instanceof VectorSidecarError) || error.code !== "no_index") throw error;
+    services.logger.warn({ err: error.message }, "no vector index loaded yet; ranking lexically");
+    return { results: [], stale: true };
   }
 }
 
 async function vectorSearchOnce(
   services: ServiceContext,
   text: string,
-  query: { k: number; ids?: number[] },
+  query: { k: number; ids?: number[]; skipUnknownIds?: boolean },
   ctx: AnswerContext,
   stages: Stage[],
   fallback: ("rewrite" | "embed")[],
-): Promise<{ id: number; score: number }[] | undefined> {
+): Promise<(Pick<VectorAnswer, "results"> & Partial<Pick<VectorAnswer, "index">>) | undefined> {
   const embedder = services.llm.embedder;
   const call = { signal: ctx.signal, deadline: ctx.deadline };
   const embedKey = `emb:${embedder.provider}:${await embedder.identity()}:${normalise(text)}`;
@@ -206,13 +217,13 @@ async function vectorSearchOnce(
     const embedStage = stages.find((s) => s.name === "embed");
     if (embedStage) embedStage.ms = Math.max(0, embedStage.ms - searched.plan.ms);
     stages.push({ name: "vector", ms: searched.plan.ms, cached: false });
-    return searched.results;
+    return searched;
   }
   if (!vector) return undefined;
   const started = performance.now();
   const answer = await services.vector.search({ vector, ...query }, ctx.signal);
   stages.push({ name: "vector", ms: performance.now() - started, cached: false });
-  return answer.results;
+  return answer;
 }
 
 /**
@@ -244,7 +255,15 @@ export async function rankAnswer(
   rewriting.catch(() => undefined);
 
   if (allowed && allowed.length === 0)
-    return { ranked: [], candidates: {}, snapshot: undefined, terms, rewritten: await rewriting, fallback };
+    return {
+      ranked: [],
+      candidates: {},
+      snapshot: undefined,
+      terms,
+      rewritten: await rewriting,
+      fallback,
+      indexStale: false,
+    };
   const depth = candidateDepth(request.k);
   const lexicalStarted = performance.now();
   // Awaited only while it is being built: the stage's time is then the lexical ranking's own.
@@ -257,9 +276,10 @@ export async function rankAnswer(
   const rewritten = await rewriting;
 
   let vector: Candidates | undefined;
+  let indexStale = false;
   if (options.mode !== "lexical" && scope.vectorIds.length > 0) {
     const text = focusQuestion(rewritten);
-    const results = await vectorSearch(
+    const searched = await vectorSearch(
       services,
       text,
       { k: depth, ids: scope.vectorIds },
@@ -267,16 +287,17 @@ export async function rankAnswer(
       stages,
       fallback,
     );
-    if (results) vector = vectorCandidates(snapshot, scope, results);
-    // Embedding upstream down: the lexical ranking answers alone.
-    else if (!lexical) {
+    indexStale = searched?.stale ?? false;
+    if (searched) vector = vectorCandidates(snapshot, scope, searched.results);
+    // Embedding upstream down, or no index yet: the lexical ranking answers alone.
+    if ((!searched || searched.results.length === 0) && !lexical) {
       const started = performance.now();
       lexical = rankLexically();
       stages.push({ name: "lexical", ms: performance.now() - started, cached: false });
     }
   }
   const ranked = fuseCandidates(scope, lexical, vector, request.k, options.fusion);
-  return { ranked, candidates: { lexical, vector }, snapshot, terms, rewritten, fallback };
+  return { ranked, candidates: { lexical, vector }, snapshot, terms, rewritten, fallback, indexStale };
 }
 
 async function computeAnswer(
@@ -284,10 +305,16 @@ async function computeAnswer(
   request: AnswerRequest,
   ctx: AnswerContext,
   stages: Stage[],
-): Promise<{ answer: Answer; fallback: string[] }> {
-  const { ranked, snapshot, terms, rewritten, fallback } = await rankAnswer(services, request, ctx, stages, {
-    mode: services.config.ANSWER_RANKING,
-  });
+): Promise<{ answer: Answer; fallback: string[]; indexStale: boolean }> {
+  const { ranked, snapshot, terms, rewritten, fallback, indexStale } = await rankAnswer(
+    services,
+    request,
+    ctx,
+    stages,
+    {
+      mode: services.config.ANSWER_RANKING,
+    },
+  );
   const started = performance.now();
   const courses = await services.catalog.hydrate(
     ranked.map((r) => r.id),
@@ -316,9 +343,16 @@ async function computeAnswer(
   return {
     answer: {
       results,
-      query: { rewritten, terms: terms.filter((t) => !t.phrase).map((t) => t.word), provider, fallback },
+      query: {
+        rewritten,
+        terms: terms.filter((t) => !t.phrase).map((t) => t.word),
+        provider,
+        fallback,
+        indexStale,
+      },
     },
     fallback,
+    indexStale,
   };
 }
 
@@ -351,12 +385,13 @@ export async function answerQuestion(services: ServiceContext, request: AnswerRe
   if (services.searchCache.peek(key) === undefined) rewriter.refuseEarly();
   let degraded = false;
   const cached = await services.searchCache.getOrCompute(key, async () => {
-    const { answer, fallback } = await computeAnswer(services, request, ctx, stages);
-    degraded = fallback.length > 0;
+    const { answer, fallback, indexStale } = await computeAnswer(services, request, ctx, stages);
+    degraded = fallback.length > 0 || indexStale;
     return JSON.stringify(answer);
   });
   stages.sort((a, b) => STAGE_ORDER.indexOf(a.name) - STAGE_ORDER.indexOf(b.name));
-  // A fallback answer is served once but not kept: the next request tries the upstream again.
+  // A fallback answer (or one from an index older than the catalog) is served once but not kept: the
+  // next request tries the upstream, or the rebuilt index, again.
   if (degraded) services.searchCache.forget(key);
   if (cached.result !== "miss" && stages.length === 0)
     stages.push({ name: "answer", ms: performance.now() - started, cached: true });

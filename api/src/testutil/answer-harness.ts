@@ -9,6 +9,8 @@ import { loadConfig } from "@kogi/shared/config";
 import { createLogger } from "@kogi/shared/logger";
 import { buildIndex } from "../../../vector-worker/src/build-index.js";
 import { embedderForBuild, expectedEmbedder } from "../../../vector-worker/src/embedders.js";
+import { IndexFollower } from "../../../vector-worker/src/index-follower.js";
+import { buildIfStale, readCatalogState } from "../../../vector-worker/src/index-freshness.js";
 import { IndexStore } from "../../../vector-worker/src/index-store.js";
 import { createSearchPool } from "../../../vector-worker/src/pool.js";
 import { createSidecarApp } from "../../../vector-worker/src/server.js";
@@ -29,20 +31,35 @@ async function listen(
 /**
  * `load` imports the catalog before the index is built; env reaches the api's config (and, with
  * EMBEDDINGS_PROVIDER=openai and a key, chooses the OpenAI-compatible embedder for the index too).
+ * `followMs`: the sidecar follows the catalog as in production (checks every followMs, rebuilds in
+ * process under the build lock); without it the index stays as first built.
  */
 export async function createAnswerHarness(
-  options: HarnessOptions & { load: (h: Awaited<ReturnType<typeof createHarness>>) => Promise<unknown> },
+  options: HarnessOptions & {
+    load: (h: Awaited<ReturnType<typeof createHarness>>) => Promise<unknown>;
+    followMs?: number;
+    /** Builds the first index with these settings instead (another embedder: the sidecar refuses it). */
+    firstBuildEnv?: Record<string, string>;
+  },
 ) {
   const dir = await mkdtemp(join(tmpdir(), "kogi-answer-index-"));
   const embedderConfig = loadConfig({ EMBEDDINGS_PROVIDER: "local", ...options.env });
-  const store = new IndexStore(dir, expectedEmbedder(embedderConfig));
+  const expected = expectedEmbedder(embedderConfig);
+  const store = new IndexStore(dir, expected);
   const pool = createSearchPool({ threads: 1, maxQueue: 256 });
+  const logger = createLogger("silent", "test");
+  let follower: IndexFollower | undefined;
   const sidecarApp = createSidecarApp({
     store,
     pool,
-    logger: createLogger("silent", "test"),
+    logger,
     exactThreshold: 4000,
     accepting: () => true,
+    follower: {
+      get status() {
+        return follower?.status ?? { state: "unknown" as const };
+      },
+    },
   });
   const sidecar = await listen(sidecarApp.fetch);
   const harness = await createHarness({
@@ -50,15 +67,32 @@ export async function createAnswerHarness(
     env: { VECTOR_URL: sidecar.url, VECTOR_TIMEOUT_MS: "5000", ...options.env },
   });
   await options.load(harness);
-  await buildIndex({
-    databaseUrl: harness.config.DATABASE_URL,
-    dir,
-    embedder: embedderForBuild({
-      ...harness.config,
-      EMBEDDINGS_PROVIDER: embedderConfig.EMBEDDINGS_PROVIDER,
-    }),
+  const embedder = embedderForBuild({
+    ...harness.config,
+    EMBEDDINGS_PROVIDER: embedderConfig.EMBEDDINGS_PROVIDER,
   });
-  await store.reload();
+  const databaseUrl = harness.config.DATABASE_URL;
+  await buildIndex({
+    databaseUrl,
+    dir,
+    embedder: options.firstBuildEnv
+      ? embedderForBuild(loadConfig({ EMBEDDINGS_PROVIDER: "local", ...options.firstBuildEnv }))
+      : embedder,
+  });
+  await store.reload().catch((error: Error) => {
+    if (!options.firstBuildEnv) throw error;
+  });
+  if (options.followMs) {
+    follower = new IndexFollower({
+      store,
+      expected,
+      catalogState: () => readCatalogState(databaseUrl),
+      build: () => buildIfStale({ databaseUrl, dir, embedder, expected }),
+      intervalMs: options.followMs,
+      logger,
+    });
+    follower.start();
+  }
   const answer = async (body: unknown, headers: Record<string, string> = {}) => {
     const response = await harness.request("/v1/answer", { json: body, headers });
     return { response, body: (await response.json()) as AnswerBody };
@@ -67,7 +101,10 @@ export async function createAnswerHarness(
     ...harness,
     answer,
     sidecarUrl: sidecar.url,
+    store,
+    follower: () => follower,
     async close() {
+      await follower?.stop();
       await harness.close();
       await new Promise((resolve) => sidecar.server.close(resolve));
       await pool.destroy();
@@ -91,7 +128,7 @@ export interface AnswerBody {
     crossListings: { id: number; subject: string; number: string }[];
     sections: { crn: string; inCalendar: boolean; conflicts: string[] }[];
   }[];
-  query: { rewritten: string; terms: string[]; provider: string; fallback: string[] };
+  query: { rewritten: string; terms: string[]; provider: string; fallback: string[]; indexStale: boolean };
   stages: { name: string; ms: number; cached: boolean }[];
   code?: string;
   errors?: { field: string }[];

@@ -46,3 +46,19 @@ export const scheduleTerm: CatalogTerm = {
     course("MATH", "203", "Back to Back", [section("5001", [meeting("F", "09:50", "10:40")])]),
   ],
 };
+
+let nextCrn = 10_000;
+/** A course written out for ranking tests: "SUBJ 123", its title and description, one lecture section. */
+export const writtenCourse = (
+  code: string,
+  title: string,
+  description: string,
+  crossListed: string[] = [],
+) => {
+  const [subject = "", number = ""] = code.split(" ");
+  return {
+    ...course(subject, number, title, [section(String(nextCrn++), [meeting("MW", "09:00", "09:50")])]),
+    description,
+    crossListed,
+  };
+};

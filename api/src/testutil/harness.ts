@@ -52,8 +52,12 @@ export async function createHarness(options: HarnessOptions = {}) {
     pool: wiring.pool,
     redis: wiring.redis,
     /** Imports terms the way the CLI does, then lets the app see the new catalog version at once. */
-    async importTerms(terms: CatalogTerm[], progress?: Parameters<typeof importTerms>[2]) {
-      const results = await importTerms(wiring.pool, terms, progress);
+    async importTerms(
+      terms: CatalogTerm[],
+      progress?: Parameters<typeof importTerms>[2],
+      options?: Parameters<typeof importTerms>[3],
+    ) {
+      const results = await importTerms(wiring.pool, terms, progress, options);
       await wiring.services.catalogVersion.refresh();
       return results;
     },
