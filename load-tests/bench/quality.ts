@@ -1,15 +1,25 @@
 // `npm run bench:quality`: ranking quality of /v1/answer on the real UIUC catalog (and the synthetic
-// catalog's Japanese texts) against the committed relevance set: lexical alone, vector alone, hybrid.
+// catalog's Japanese texts) against the committed relevance set: lexical alone, vector alone, hybrid,
+// other fusions, and MariaDB FULLTEXT beside the in-process lexical index (quality and latency).
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { generateCatalog } from "../../api/src/catalog/generator.js";
-import { DEFAULT_FUSION } from "../../api/src/services/answer-ranking.js";
+import { DEFAULT_FUSION, VECTOR_STANDARD_SCORE } from "../../api/src/services/answer-ranking.js";
 import { RRF_K } from "../../api/src/services/ranking/fusion.js";
 import { createAnswerHarness } from "../../api/src/testutil/answer-harness.js";
 import { uiucFiles } from "../../api/src/testutil/harness.js";
 import { cleanups, logger, runBench, seconds } from "./lib/cleanup.js";
 import { evaluate, type Method, type QuestionResult, type World, worldOf } from "./lib/quality-eval.js";
-import { type ClassRow, classRows, classTable, misses, targetLines, targets } from "./lib/quality-report.js";
+import { compareLexicalEngines, type EngineLatency, FULLTEXT_METHOD } from "./lib/quality-fulltext.js";
+import {
+  type ClassRow,
+  classRows,
+  classTable,
+  latencyTable,
+  misses,
+  targetLines,
+  targets,
+} from "./lib/quality-report.js";
 import { readRelevanceSet } from "./lib/quality-set.js";
 import { writeJson } from "./lib/report.js";
 
@@ -34,23 +44,31 @@ const FUSIONS: Method[] = [
     fusion: { kind: "rrf", k: RRF_K, weights: [1, 0.5] },
   },
   { name: "blend: each / its best", mode: "hybrid", fusion: { kind: "blend", relative: [true, true] } },
-  {
-    name: "blend: lexical / its best + inner product",
-    mode: "hybrid",
-    fusion: { kind: "blend", relative: [true, false] },
-  },
-  { name: "blend: lexical / ceiling + inner product (served)", mode: "hybrid", fusion: DEFAULT_FUSION },
+  { name: "blend: lexical / ceiling + inner product", mode: "hybrid", fusion: { kind: "blend" } },
   {
     name: "blend: lexical / ceiling + 0.5 x inner product",
     mode: "hybrid",
     fusion: { kind: "blend", weights: [1, 0.5] },
   },
-  {
-    name: "blend: lexical / ceiling + 2 x inner product",
-    mode: "hybrid",
-    fusion: { kind: "blend", weights: [1, 2] },
-  },
+  ...[
+    { above: 2.5, per: 5 },
+    { above: 3.5, per: 3 },
+    VECTOR_STANDARD_SCORE,
+    { above: 3.5, per: 8 },
+    { above: 4.5, per: 5 },
+  ].map(
+    (standard): Method => ({
+      name: `blend: lexical / ceiling + max(0, z - ${standard.above}) / ${standard.per}${standard === VECTOR_STANDARD_SCORE ? " (served)" : ""}`,
+      mode: "hybrid",
+      fusion:
+        standard === VECTOR_STANDARD_SCORE
+          ? DEFAULT_FUSION
+          : { kind: "blend", standard: [undefined, standard] },
+    }),
+  ),
 ];
+/** Passes of the set timed for the lexical engines' latency (after one untimed warm-up pass). */
+const ENGINE_ROUNDS = 5;
 // BENCH_QUALITY_SHOW=1 prints each question's top 5 per method (how the grades were checked).
 const SHOW = process.env.BENCH_QUALITY_SHOW === "1";
 
@@ -97,6 +115,8 @@ async function main() {
   const rows: ClassRow[] = [];
   const fusionRows: ClassRow[] = [];
   const missLines: string[] = [];
+  const engineRows: ClassRow[] = [];
+  let engineLatency: EngineLatency[] = [];
   const record: Record<string, unknown> = {};
   for (const embedder of embedders) {
     const worlds = await openWorlds(embedder, set.synthetic);
@@ -107,6 +127,19 @@ async function main() {
         results.push(await evaluate(world, question, method));
       }
     if (SHOW) show(results.filter((r) => METHODS.some((m) => m.name === r.method)));
+    // The engine comparison does not depend on the embedder: run it once.
+    if (engineLatency.length === 0) {
+      const engines = await compareLexicalEngines(worlds, set.questions, ENGINE_ROUNDS);
+      engineLatency = engines.latency;
+      results.push(...engines.results);
+      engineRows.push(
+        ...classRows(
+          "-",
+          [...results.filter((r) => r.method === "lexical"), ...engines.results],
+          ["lexical", FULLTEXT_METHOD],
+        ),
+      );
+    }
     rows.push(
       ...classRows(
         embedder,
@@ -121,7 +154,8 @@ async function main() {
         FUSIONS.map((m) => m.name),
       ),
     );
-    for (const method of METHODS.map((m) => m.name))
+    const ranFulltext = results.some((r) => r.method === FULLTEXT_METHOD);
+    for (const method of [...METHODS.map((m) => m.name), ...(ranFulltext ? [FULLTEXT_METHOD] : [])])
       missLines.push(
         `#### ${embedder}, ${method}: questions with no good answer in the top 3`,
         "",
@@ -153,6 +187,14 @@ async function main() {
       "",
       classTable(fusionRows),
       "",
+      "### Lexical engines: in-process BM25F (served) vs MariaDB FULLTEXT",
+      "",
+      "FULLTEXT: `MATCH(title, description) AGAINST (focused question IN NATURAL LANGUAGE MODE)` on a scratch table of one row per course (the text the in-process index scores), InnoDB's default stopwords and 3-character minimum; no title weight, no typo or Japanese handling (MariaDB has no ngram parser).",
+      "",
+      classTable(engineRows),
+      "",
+      latencyTable(engineLatency),
+      "",
       "### Targets",
       "",
       targetLines(met),
@@ -167,6 +209,8 @@ async function main() {
     at: new Date().toISOString(),
     rows,
     fusionRows,
+    engineRows,
+    engineLatency,
     targets: met,
     questions: record,
   });

@@ -1,5 +1,5 @@
 // Hybrid ranking of an answer: a lexical (BM25F) and a vector ranking of the same courses (one entry
-// per course, never per offering), fused by a score blend. See README "How answers are ranked".
+// per course, never per offering), fused by a calibrated score blend. See README "How answers are ranked".
 import type { ServiceContext } from "../context.js";
 import { type FusionMethod, fuse } from "./ranking/fusion.js";
 import { type RankingSnapshot, RankingSnapshots, type Scope } from "./ranking/ranking-snapshot.js";
@@ -8,12 +8,14 @@ import { type QueryTerm, queryTerms } from "./ranking/text-analysis.js";
 export type RankingMode = "hybrid" | "lexical" | "vector";
 /**
  * lexical score / the question's ceiling (what a course whose title says every word of the question
- * would score) + the inner product of the question's and the course's unit vectors: both on a scale
- * that means the same for every question, so a ranking that found nothing close (a typo the embedder
- * cannot read, words the catalog does not use) adds little. Chosen on bench:quality over reciprocal
- * rank fusion (k = 20, 60, weighted) and other blends (README, "How answers are ranked").
+ * would score) + how far the course's inner product stands above the vector ranking's other
+ * candidates: max(0, z - 3.5) / 5 in standard deviations. The offline embedder's first 50 are mostly
+ * near-equal noise (a typo, words the catalog does not use), so only a clear vector match adds; raw
+ * inner products let that noise outrank lexical matches. Chosen on bench:quality over reciprocal rank
+ * fusion (k = 20, 60, weighted) and raw-score blends (README, "How answers are ranked").
  */
-export const DEFAULT_FUSION: FusionMethod = { kind: "blend" };
+export const VECTOR_STANDARD_SCORE = { above: 3.5, per: 5 };
+export const DEFAULT_FUSION: FusionMethod = { kind: "blend", standard: [undefined, VECTOR_STANDARD_SCORE] };
 
 export interface RankedCourse {
   /** The offering shown: the best allowed row of the course (the filtered term, or the newest). */

@@ -2,8 +2,9 @@
 // catalog world and grades each ranked list.
 import { answerRequestSchema } from "../../../api/src/contracts/answer.js";
 import { type RankOptions, rankAnswer } from "../../../api/src/services/answer.js";
-import type { RankingMode } from "../../../api/src/services/answer-ranking.js";
+import type { RankedCourse, RankingMode } from "../../../api/src/services/answer-ranking.js";
 import type { FusionMethod } from "../../../api/src/services/ranking/fusion.js";
+import type { RankingSnapshot } from "../../../api/src/services/ranking/ranking-snapshot.js";
 import type { AnswerHarness } from "../../../api/src/testutil/answer-harness.js";
 import { type QuestionScore, scoreQuestion } from "./quality-metrics.js";
 import { gradeOf, type Question } from "./quality-set.js";
@@ -54,6 +55,24 @@ export async function evaluate(world: World, question: Question, method: Method)
     options,
   );
   if (!snapshot) throw new Error(`${question.id}: no courses allowed by its filters`);
+  return gradeRanking(world, question, method.name, snapshot, ranked);
+}
+
+/** The courses a question's filters allow (undefined: no filters), as /v1/answer reads them. */
+export async function allowedCourses(world: World, question: Question): Promise<number[] | undefined> {
+  if (!question.filters) return undefined;
+  const request = answerRequestSchema.parse({ question: question.question, filters: question.filters, k: 9 });
+  return world.harness.services.catalog.matchingCourseIds(request.filters);
+}
+
+/** Grades a ranked list of courses (offering shown + its group) against every course the filters allow. */
+export async function gradeRanking(
+  world: World,
+  question: Question,
+  method: string,
+  snapshot: RankingSnapshot,
+  ranked: Pick<RankedCourse, "id" | "group" | "lexicalRank" | "vectorRank">[],
+): Promise<QuestionResult> {
   const gradeOfGroup = (g: number, id: number) =>
     gradeOf(question, snapshot.groups.codes(g), world.titles.get(id) ?? "");
   const top: Ranked[] = ranked.map((r) => {
@@ -67,8 +86,7 @@ export async function evaluate(world: World, question: Question, method: Method)
     };
   });
   // The ideal list: every course the filters allow, graded the same way.
-  const allowed = question.filters ? await services.catalog.matchingCourseIds(request.filters) : undefined;
-  const scope = snapshot.scope(allowed);
+  const scope = snapshot.scope(await allowedCourses(world, question));
   const ideal: number[] = [];
   for (const [g] of snapshot.groups.groups.entries()) {
     if (scope.mask[g] !== 1) continue;
@@ -77,7 +95,7 @@ export async function evaluate(world: World, question: Question, method: Method)
   }
   return {
     question,
-    method: method.name,
+    method,
     score: scoreQuestion(
       top.map((t) => t.grade),
       ideal,

@@ -1,6 +1,7 @@
 // bench:quality's tables: metrics per question class and method, the targets, and the misses.
 
 import type { QuestionResult } from "./quality-eval.js";
+import type { EngineLatency } from "./quality-fulltext.js";
 import { mean } from "./quality-metrics.js";
 import { QUESTION_CLASSES } from "./quality-set.js";
 
@@ -39,6 +40,16 @@ export function classTable(rows: ClassRow[]): string {
       (r) =>
         `| ${r.embedder} | ${r.questionClass} | ${r.questions} | ${r.method} | ${f2(r.top1)} | ${f2(r.top3)} | ${f2(r.ndcg9)} |`,
     ),
+  ].join("\n");
+}
+
+const ms = (value: number | null) => (value === null ? "-" : value.toFixed(2));
+
+export function latencyTable(rows: EngineLatency[]): string {
+  return [
+    "| lexical engine | calls | p50 ms | p99 ms | max ms |",
+    "|---|---:|---:|---:|---:|",
+    ...rows.map((r) => `| ${r.engine} | ${r.calls} | ${ms(r.p50Ms)} | ${ms(r.p99Ms)} | ${ms(r.maxMs)} |`),
   ].join("\n");
 }
 

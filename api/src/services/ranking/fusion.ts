@@ -19,12 +19,28 @@ export interface Fused {
 }
 
 /**
+ * A list's scores read as standard scores against the list itself: max(0, z - above) / per, with z =
+ * (score - the list's mean) / its standard deviation. Only a key that stands out of its own list
+ * counts, however high or low that list's scores run for this question.
+ */
+export interface StandardScore {
+  above: number;
+  per: number;
+}
+
+/**
  * rrf: reciprocal rank fusion with per-list weights; blend: weighted sum of scores, each divided by
- * its list's `scale` (or, `relative`, by the list's best score).
+ * its list's `scale` (or, `relative`, by the list's best score), or read as a standard score
+ * (`standard` for that list).
  */
 export type FusionMethod =
   | { kind: "rrf"; k: number; weights?: number[] }
-  | { kind: "blend"; weights?: number[]; relative?: boolean[] };
+  | {
+      kind: "blend";
+      weights?: number[];
+      relative?: boolean[];
+      standard?: (StandardScore | undefined)[];
+    };
 
 /** Cormack et al.'s k: ranks deep in a list still count, but top ranks of either list stand out. */
 export const RRF_K = 60;
@@ -65,12 +81,37 @@ function rrf(lists: RankedList[], k: number): Fused[] {
 }
 
 /**
- * score(key) = sum over lists of weight x score / scale, the scale being the list's own (or, with
- * `relative` for that list, its best score); a list that did not find the key adds 0.
+ * Fewer candidates than this say too little about a list's spread (with n scores no z exceeds
+ * (n - 1) / sqrt(n)): such a list adds nothing to a standard-score blend, and only orders ties.
  */
-export function scoreBlend(lists: RankedList[], relative: boolean[] = []): Fused[] {
+const MIN_STANDARD_SCORES = 10;
+
+export function standardScores(scores: number[], { above, per }: StandardScore): number[] {
+  const n = scores.length;
+  if (n < MIN_STANDARD_SCORES) return scores.map(() => 0);
+  const mean = scores.reduce((sum, s) => sum + s, 0) / n;
+  const sd = Math.sqrt(scores.reduce((sum, s) => sum + (s - mean) ** 2, 0) / n);
+  if (!(sd > 0)) return scores.map(() => 0);
+  return scores.map((s) => Math.max(0, (s - mean) / sd - above) / per);
+}
+
+/**
+ * score(key) = sum over lists of weight x score / scale, the scale being the list's own (or, with
+ * `relative` for that list, its best score), or the standard score of `standard` for that list; a
+ * list that did not find the key adds 0.
+ */
+export function scoreBlend(
+  lists: RankedList[],
+  relative: boolean[] = [],
+  standard: (StandardScore | undefined)[] = [],
+): Fused[] {
   const scaled = lists.map((list, l) => {
     const scores = list.scores ?? list.keys.map((_, i) => list.keys.length - i);
+    const standardOf = standard[l];
+    if (standardOf) {
+      const values = standardScores(scores, standardOf);
+      return new Map(list.keys.map((key, i) => [key, values[i] as number]));
+    }
     const max = (!relative[l] && list.scale) || Math.max(...scores) || 1;
     return new Map(list.keys.map((key, i) => [key, Math.max(0, scores[i] as number) / max]));
   });
@@ -85,5 +126,7 @@ export function scoreBlend(lists: RankedList[], relative: boolean[] = []): Fused
 
 export function fuse(lists: RankedList[], method: FusionMethod): Fused[] {
   const weighted = lists.map((list, l) => ({ ...list, weight: method.weights?.[l] ?? list.weight }));
-  return method.kind === "rrf" ? rrf(weighted, method.k) : scoreBlend(weighted, method.relative);
+  return method.kind === "rrf"
+    ? rrf(weighted, method.k)
+    : scoreBlend(weighted, method.relative, method.standard);
 }

@@ -3,6 +3,7 @@
 import { CourseGroups, type CourseRow } from "./course-groups.js";
 import { type FieldSpec, LexicalIndex } from "./lexical-index.js";
 import { fieldTerms, phraseTerms, type QueryTerm } from "./text-analysis.js";
+import { TitleAbbreviations } from "./title-abbreviations.js";
 
 /**
  * Title above description; codes ("cs 225", "cs225") count like a title; phrases (neighbouring terms
@@ -37,14 +38,15 @@ export class RankingSnapshot {
     const started = performance.now();
     this.groups = new CourseGroups(rows);
     const byId = new Map(rows.map((row) => [row.id, row]));
-    const docs = this.groups.groups.map((group, g) => {
-      const text = byId.get(group.canonical) as CourseRow;
+    const texts = this.groups.groups.map((group) => byId.get(group.canonical) as CourseRow);
+    const abbreviations = new TitleAbbreviations(texts.map((text) => text.description));
+    const docs = texts.map((text, g) => {
       const words = new Map<string, string>();
       const codes = this.groups.codes(g).flatMap((code) => {
         const [subject = "", number = ""] = code.toLowerCase().split(" ");
         return [subject, number, `${subject}${number}`];
       });
-      const title = fieldTerms(text.title, words);
+      const title = fieldTerms(abbreviations.expandTitle(text.title, text.description), words);
       const description = fieldTerms(text.description, words);
       return {
         fields: [title, description, codes, [...phraseTerms(title), ...phraseTerms(description)]],

@@ -86,6 +86,9 @@ const ABBREVIATIONS = new Map([
   ["labs", "laboratory"],
 ]);
 
+/** The word is one of the abbreviations above (already read as its word by `stem`). */
+export const hasAbbreviation = (word: string) => ABBREVIATIONS.has(word);
+
 /**
  * Plurals and common inflections only (Porter would also merge organ/organization and
  * general/generate); looser morphology is the vector ranking's job.
@@ -137,12 +140,13 @@ export function isStopToken(token: string): boolean {
 }
 
 /**
- * Index side: every token of a field, stemmed; stopwords are kept out of the index too. `words`
- * collects the words seen (word -> term), against which typos are corrected.
+ * Index side: every token of a field (its text, or tokens already read), stemmed; stopwords are kept
+ * out of the index too. `words` collects the words seen (word -> term), against which typos are
+ * corrected.
  */
-export function fieldTerms(text: string, words?: Map<string, string>): string[] {
+export function fieldTerms(text: string | string[], words?: Map<string, string>): string[] {
   const terms: string[] = [];
-  for (const token of tokenize(text)) {
+  for (const token of typeof text === "string" ? tokenize(text) : text) {
     if (isStopToken(token)) continue;
     const term = stem(token);
     terms.push(term);
