@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import mysql from "mysql2/promise";
 import { afterAll, describe, expect, it } from "vitest";
+import { acquireBuildLock } from "../../../vector-worker/src/build-lock.js";
 import { dropDatabase, ensureDatabase } from "../adapters/mysql/migrate.js";
 import { cleanIsolatedState, isolatedState } from "../testutil/api-process.js";
 import { UIUC_DIR } from "../testutil/harness.js";
@@ -133,6 +134,44 @@ describe("command-line tools", () => {
     expect((await run("migrate", [], env)).stdout).toMatch(/schema is up to date/);
     const empty = await run("index:build", [], env);
     expectOneSentence(empty, "index:build", /catalog is empty.*catalog:import/);
+  }, 120_000);
+
+  it("index:build --if-stale builds only when the index does not fit the catalog or the embedder", async () => {
+    const state = fresh();
+    const dir = await mkdtemp(join(tmpdir(), "kogi-cli-index-"));
+    try {
+      const catalog = join(dir, "catalog.json");
+      const env = {
+        DATABASE_URL: state.databaseUrl,
+        REDIS_PREFIX: state.redisPrefix,
+        VECTOR_INDEX_DIR: join(dir, "index"),
+      };
+      expect((await run("catalog:generate", ["--courses", "40", "--out", catalog], env)).code).toBe(0);
+      expect((await run("catalog:import", [catalog], env)).code).toBe(0);
+      const first = await run("index:build", ["--if-stale"], env);
+      expect(first.code, first.stderr).toBe(0);
+      expect(first.stdout).toMatch(/rebuilding: no index has been built yet/);
+      const again = await run("index:build", ["--if-stale"], env);
+      expect(again.stdout).toMatch(/is current \(catalog v\d+\); nothing to build/);
+      // Another embedder configured (what npm start sees after OPENAI_API_KEY or EMBEDDING_DIMS changes).
+      const other = await run("index:build", ["--if-stale"], { ...env, EMBEDDING_DIMS: "64" });
+      expect(other.code, other.stderr).toBe(0);
+      expect(other.stdout).toMatch(
+        /rebuilding: the index was built with .*1536 dims\), the configured embedder is .*64 dims/,
+      );
+
+      // While another builder holds the lock, --no-wait gives up at once with EX_TEMPFAIL.
+      const lock = await acquireBuildLock(state.databaseUrl);
+      try {
+        const busy = await run("index:build", ["--if-stale", "--no-wait"], env);
+        expect(busy.code).toBe(75);
+        expect(busy.stdout).toMatch(/another index build is running/);
+      } finally {
+        await lock?.release();
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   }, 120_000);
 
   it("bad settings, flags and paths are one sentence too", async () => {
