@@ -8,6 +8,9 @@ import { fileURLToPath } from "node:url";
 import { Redis } from "ioredis";
 import { afterAll, describe, expect, it } from "vitest";
 import { dropDatabase } from "./adapters/mysql/migrate.js";
+import { createPool } from "./adapters/mysql/pool.js";
+import { importTerms, readCatalogVersion } from "./catalog/importer.js";
+import { scheduleTerm } from "./testutil/fixtures.js";
 import { waitFor } from "./testutil/redis-server.js";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
@@ -62,6 +65,7 @@ describe("api entry point", () => {
       VECTOR_URL: `http://127.0.0.1:${vectorPort}`,
       VECTOR_PORT: String(vectorPort),
       VECTOR_INDEX_DIR: indexDir,
+      INDEX_FOLLOW_INTERVAL_MS: "200",
     };
     const api = startApi(env);
     running = api.child;
@@ -100,6 +104,30 @@ describe("api entry point", () => {
       body: JSON.stringify({ text: "introduction", k: 3 }),
     });
     expect(((await answer.json()) as { results: unknown[] }).results).toHaveLength(3);
+
+    // An import while it runs: the sidecar rebuilds in a child process (index:build --if-stale
+    // --no-wait) and swaps the new index in by itself.
+    const pool = createPool({ databaseUrl, size: 1, queueLimit: 0 });
+    try {
+      await importTerms(pool, [scheduleTerm]);
+      const version = await readCatalogVersion(pool);
+      const sidecarReady = async () =>
+        (await (await fetch(`http://127.0.0.1:${vectorPort}/ready`)).json()) as {
+          catalogVersion: number;
+          follow: { state: string; lastBuild?: { outcome: string } };
+        };
+      await waitFor(
+        async () => (await sidecarReady()).catalogVersion === version,
+        "the sidecar to rebuild for the import",
+        60_000,
+      );
+      expect((await sidecarReady()).follow).toMatchObject({
+        state: "current",
+        lastBuild: { outcome: "built" },
+      });
+    } finally {
+      await pool.end();
+    }
     sidecar.child.kill("SIGTERM");
     expect(await sidecar.exited).toBe(0);
     await rm(indexDir, { recursive: true, force: true });
