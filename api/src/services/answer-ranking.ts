@@ -96,7 +96,10 @@ export function fuseCandidates(
   method: FusionMethod = DEFAULT_FUSION,
 ): RankedCourse[] {
   const empty: Candidates = { keys: [], scores: [], scale: 1 };
-  const fused = fuse([lexical ?? empty, vector ?? empty], method);
+  // One ranking alone (ANSWER_RANKING=vector, or no lexical match) keeps its own scores: standard
+  // scores only decide how much the vector ranking adds to a lexical one.
+  const alone = !lexical || lexical.keys.length === 0;
+  const fused = fuse([lexical ?? empty, vector ?? empty], alone ? { kind: "blend" } : method);
   return fused.slice(0, k).map((f) => ({
     id: scope.representative[f.key] as number,
     group: f.key,

@@ -81,8 +81,9 @@ function rrf(lists: RankedList[], k: number): Fused[] {
 }
 
 /**
- * Fewer candidates than this say too little about a list's spread (with n scores no z exceeds
- * (n - 1) / sqrt(n)): such a list adds nothing to a standard-score blend, and only orders ties.
+ * Fewer candidates than this say too little about a list's spread: such a list adds nothing to a
+ * standard-score blend and only orders ties. (With n scores no z exceeds (n - 1) / sqrt(n): above
+ * 3.5 needs n >= 15, so answers filtered to fewer courses rank by words, then by vector rank.)
  */
 const MIN_STANDARD_SCORES = 10;
 
