@@ -19,7 +19,7 @@ import { listen } from "../testutil/video-harness.js";
 const root = fileURLToPath(new URL("../../../", import.meta.url));
 
 /** The sidecar as production starts it, always on one port, so the api's VECTOR_URL survives a restart. */
-function sidecarProcess(indexDir: string, port: number) {
+function sidecarProcess(indexDir: string, port: number, databaseUrl: string) {
   let child: ChildProcess | undefined;
   const url = `http://127.0.0.1:${port}`;
   const { OPENAI_API_KEY: _key, ...env } = process.env;
@@ -33,6 +33,8 @@ function sidecarProcess(indexDir: string, port: number) {
           ...env,
           // The index below is built with the local embedder; a stray OpenAI setting would refuse it.
           EMBEDDINGS_PROVIDER: "local",
+          // The sidecar follows this catalog (its index is built from it below, so it stays current).
+          DATABASE_URL: databaseUrl,
           VECTOR_INDEX_DIR: indexDir,
           VECTOR_PORT: String(port),
           VECTOR_HOST: "127.0.0.1",
@@ -79,10 +81,10 @@ let indexDir = "";
 
 beforeAll(async () => {
   indexDir = await mkdtemp(join(tmpdir(), "kogi-vector-fault-"));
-  sidecar = sidecarProcess(indexDir, await freePort());
+  const port = await freePort();
   h = await createHarness({
     env: {
-      VECTOR_URL: sidecar.url,
+      VECTOR_URL: `http://127.0.0.1:${port}`,
       VECTOR_TIMEOUT_MS: "1000",
       READY_PROBE_TIMEOUT_MS: "400",
       EMBEDDINGS_PROVIDER: "local",
@@ -94,6 +96,7 @@ beforeAll(async () => {
     dir: indexDir,
     embedder: embedderForBuild(loadConfig({ EMBEDDINGS_PROVIDER: "local" })),
   });
+  sidecar = sidecarProcess(indexDir, port, h.config.DATABASE_URL);
   await sidecar.start();
   server = await listen(h.app);
 }, 120_000);

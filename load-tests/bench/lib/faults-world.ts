@@ -37,7 +37,7 @@ export interface Sidecar {
 }
 
 /** vector-worker's main.ts through serve-vector.ts (IPC lifeline), always on the same loopback port. */
-function sidecarOnPort(cwd: string, indexDir: string, port: number): Sidecar {
+function sidecarOnPort(cwd: string, indexDir: string, port: number, databaseUrl: string): Sidecar {
   let child: ChildProcess | undefined;
   const url = `http://127.0.0.1:${port}`;
   const running = () => child !== undefined && child.exitCode === null && child.signalCode === null;
@@ -49,6 +49,8 @@ function sidecarOnPort(cwd: string, indexDir: string, port: number): Sidecar {
         cwd,
         env: {
           ...process.env,
+          // The catalog it follows: the one its index was built from.
+          DATABASE_URL: databaseUrl,
           VECTOR_INDEX_DIR: indexDir,
           VECTOR_PORT: String(port),
           VECTOR_HOST: "127.0.0.1",
@@ -197,7 +199,7 @@ export async function createWorld(cwd: string, log: (message: string) => void): 
     baseUrl: fake.url,
   });
   log(`catalog of ${index.manifest.count} courses indexed in ${index.ms} ms`);
-  const sidecar = sidecarOnPort(cwd, index.dir, await freePort());
+  const sidecar = sidecarOnPort(cwd, index.dir, await freePort(), databaseUrl);
   cleanups.push(sidecar.stop);
   let started = performance.now();
   await sidecar.start();
