@@ -30,7 +30,7 @@ export const configSchema = z.object({
   DB_POOL_SIZE: positiveInt.default(10),
   DB_QUEUE_LIMIT: z.coerce.number().int().min(0).default(500),
   /** Client-side deadline of every statement on the request path (a frozen database never answers). */
-  DB_STATEMENT_TIMEOUT_MS: positiveInt.default(5_000),
+  DB_STATEMENT_TIMEOUT_MS: positiveInt.default(3_000),
   /** Longest wait for a pooled connection before 503 database_unavailable. */
   DB_ACQUIRE_TIMEOUT_MS: positiveInt.default(1_000),
   /** Deadline of each /ready probe (MySQL, Redis, sidecar), so readiness answers within a second. */

@@ -1,7 +1,8 @@
 // Deadlines and one error type for the request path's database: every statement has a client-side
-// timeout (a frozen server never answers, so a server-side max_statement_time would not help), taking
-// a connection from the pool waits at most acquireMs, and a failure of the database itself (not of
-// the SQL) becomes DatabaseUnavailableError, which the api answers with 503 + Retry-After.
+// deadline (a frozen server never answers, so a server-side max_statement_time would not help), taking
+// a connection from the pool waits at most acquireMs, a connection that timed out is destroyed, and a
+// failure of the database itself (not of the SQL) becomes DatabaseUnavailableError, which the api
+// answers with 503 + Retry-After.
 import type { Pool, PoolConnection } from "mysql2/promise";
 
 export class DatabaseUnavailableError extends Error {
@@ -15,7 +16,7 @@ export interface Deadlines {
 
 // Errors that say the database (or the connection to it) failed, not the statement.
 const UNAVAILABLE_CODES = new Set([
-  "PROTOCOL_SEQUENCE_TIMEOUT", // our per-statement timeout
+  "PROTOCOL_SEQUENCE_TIMEOUT", // mysql2's own timeout, when a caller passes one
   "PROTOCOL_CONNECTION_LOST",
   "PROTOCOL_ENQUEUE_AFTER_FATAL_ERROR",
   "ECONNREFUSED",
@@ -50,27 +51,54 @@ function translate(error: unknown): never {
 
 type Runner = (sql: unknown, values?: unknown) => Promise<unknown>;
 
-/** `sql` as mysql2 takes it (text or options), with our timeout unless the caller gave one. */
-function withTimeout(sql: unknown, ms: number): unknown {
-  if (typeof sql === "string") return { sql, timeout: ms };
-  const options = sql as { timeout?: number };
-  return options.timeout === undefined ? { ...options, timeout: ms } : options;
+/**
+ * `work` or DatabaseUnavailableError after `ms`, by our own timer: mysql2's per-query `timeout` does not
+ * cover the PREPARE that `execute()` sends first, nor a statement queued behind one that timed out on
+ * the same connection (measured on a frozen server: both wait for ever).
+ */
+function withDeadline<T>(work: Promise<T>, ms: number, onTimeout: () => void): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  // What the abandoned statement does later (fails when its connection is destroyed) has no reader.
+  work.catch(() => undefined);
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      onTimeout();
+      reject(new DatabaseUnavailableError(`the database did not answer within ${ms} ms`));
+    }, ms);
+  });
+  return Promise.race([work, late]).finally(() => clearTimeout(timer));
 }
 
+/**
+ * Every command on the connection has the statement deadline. A connection whose command timed out or
+ * failed at the connection level is destroyed, never handed back to the pool: a frozen server would
+ * otherwise leave it holding a command that never ends, and every later statement on it would wait.
+ */
 function guardConnection(conn: PoolConnection, deadlines: Deadlines): PoolConnection {
+  let broken = false;
+  const discard = () => {
+    if (broken) return;
+    broken = true;
+    conn.destroy();
+  };
+  const guarded = (work: () => Promise<unknown>) =>
+    withDeadline(work(), deadlines.statementMs, discard).catch((error: unknown) => {
+      if (isDatabaseFailure(error)) discard();
+      return translate(error);
+    });
   return new Proxy(conn, {
     get(target, property, receiver) {
       const value = Reflect.get(target, property, receiver);
       if (property === "query" || property === "execute")
-        return (sql: unknown, values?: unknown) =>
-          (value as Runner).call(target, withTimeout(sql, deadlines.statementMs), values).catch(translate);
+        return (sql: unknown, values?: unknown) => guarded(() => (value as Runner).call(target, sql, values));
       if (
         property === "beginTransaction" ||
         property === "commit" ||
         property === "rollback" ||
         property === "ping"
       )
-        return () => (value as () => Promise<unknown>).call(target).catch(translate);
+        return () => guarded(() => (value as () => Promise<unknown>).call(target));
+      if (property === "release") return () => (broken ? undefined : target.release());
       return typeof value === "function" ? value.bind(target) : value;
     },
   });
