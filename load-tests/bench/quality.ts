@@ -177,6 +177,7 @@ async function main() {
       "",
       `- ${questions} questions (load-tests/bench/quality-relevance.json), graded by hand: 3 = the course asked for, 2 = a good answer, 1 = acceptable; top-1 / top-3 = a course graded >= 2 at rank 1 / in the first 3; nDCG@9 with gain 2^grade - 1 against the best possible order of every graded course`,
       "- questions without filters search every term of the UIUC catalog (2017-2025, 10,805 rows, one result per course); the Japanese ones search the synthetic catalog",
+      '- the vector ranking embeds the focused question with words the catalog lacks read as their one-edit correction; in hybrid it also gets the words that the best lexical matches\' titles share beside the whole question (title feedback: 機械学習 gains "machine learning")',
       `- embedders: ${embedders.join(", ")}${embedders.length === 1 ? " (set OPENAI_API_KEY to add the OpenAI-compatible one)" : ""}; rewrite: ${embedders.includes("openai") ? "the LLM for openai, " : ""}pass-through for local`,
       "",
       "### Per question class",

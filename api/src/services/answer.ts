@@ -278,7 +278,7 @@ export async function rankAnswer(
   let vector: Candidates | undefined;
   let indexStale = false;
   if (options.mode !== "lexical" && scope.vectorIds.length > 0) {
-    const text = focusQuestion(rewritten);
+    const text = snapshot.vectorQuestion(focusQuestion(rewritten), lexical?.keys);
     const searched = await vectorSearch(
       services,
       text,

@@ -208,15 +208,7 @@ export class LexicalIndex {
     const exact = this.#termIds.get(term);
     if (exact !== undefined) return [{ id: exact, weight: 1 }];
     if (word.length < MIN_FUZZY_LENGTH || !isLatinWord(word)) return [];
-    const near = new Set<string>(this.#deletes.get(word) ?? []);
-    for (const variant of deletions(word)) {
-      if (variant.length >= MIN_FUZZY_LENGTH && this.#wordTerms.has(variant)) near.add(variant);
-      for (const other of this.#deletes.get(variant) ?? []) near.add(other);
-    }
-    const found = new Set<number>();
-    // Shared deletions also pair some words two edits apart: keep the true one-edit typos.
-    for (const candidate of near)
-      if (withinOneEdit(word, candidate)) found.add(this.#wordTerms.get(candidate) as number);
+    const found = new Set(this.#oneEditWords(word).map((w) => this.#wordTerms.get(w) as number));
     const byDf = (ids: Iterable<number>) =>
       [...ids].sort((a, b) => this.#df(b) - this.#df(a) || a - b).slice(0, MAX_EXPANSIONS);
     if (found.size > 0) return byDf(found).map((id) => ({ id, weight: TYPO_WEIGHT }));
@@ -235,6 +227,37 @@ export class LexicalIndex {
       prefixed.push(this.#termIds.get(candidate) as number);
     }
     return byDf(prefixed).map((id) => ({ id, weight: PREFIX_WEIGHT }));
+  }
+
+  /** Catalog words one edit from `word` (not itself). */
+  #oneEditWords(word: string): string[] {
+    const near = new Set<string>(this.#deletes.get(word) ?? []);
+    for (const variant of deletions(word)) {
+      if (variant.length >= MIN_FUZZY_LENGTH && this.#wordTerms.has(variant)) near.add(variant);
+      for (const other of this.#deletes.get(variant) ?? []) near.add(other);
+    }
+    // Shared deletions also pair some words two edits apart: keep the true one-edit typos.
+    return [...near].filter((candidate) => candidate !== word && withinOneEdit(word, candidate));
+  }
+
+  /**
+   * The catalog word a word was most likely meant as when `expand` reads it as a typo (its term is not
+   * in the catalog): of the words one edit away, the one whose term most courses use (then the first in
+   * order); undefined otherwise.
+   */
+  correction(word: string, term = word): string | undefined {
+    if (this.#termIds.has(term) || this.#wordTerms.has(word)) return undefined;
+    if (word.length < MIN_FUZZY_LENGTH || !isLatinWord(word)) return undefined;
+    let best: string | undefined;
+    let bestDf = -1;
+    for (const candidate of this.#oneEditWords(word).sort()) {
+      const df = this.#df(this.#wordTerms.get(candidate) as number);
+      if (df > bestDf) {
+        best = candidate;
+        bestDf = df;
+      }
+    }
+    return best;
   }
 
   search(query: LexicalQuery): LexicalResult {

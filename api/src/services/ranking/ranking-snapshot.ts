@@ -2,8 +2,9 @@
 // and the lexical index over one document per course (its newest text, all of its codes).
 import { CourseGroups, type CourseRow } from "./course-groups.js";
 import { type FieldSpec, LexicalIndex } from "./lexical-index.js";
-import { fieldTerms, phraseTerms, type QueryTerm } from "./text-analysis.js";
+import { fieldTerms, phraseTerms, type QueryTerm, stem } from "./text-analysis.js";
 import { TitleAbbreviations } from "./title-abbreviations.js";
+import { correctTypos, FEEDBACK_TITLES, feedbackWords } from "./vector-question.js";
 
 /**
  * Title above description; codes ("cs 225", "cs225") count like a title; phrases (neighbouring terms
@@ -29,6 +30,8 @@ export class RankingSnapshot {
   readonly groups: CourseGroups;
   readonly lexical: LexicalIndex;
   readonly builtMs: number;
+  /** Each group's title (its canonical row's). */
+  readonly #titles: string[];
   #unfiltered: Scope | undefined;
 
   constructor(
@@ -39,6 +42,7 @@ export class RankingSnapshot {
     this.groups = new CourseGroups(rows);
     const byId = new Map(rows.map((row) => [row.id, row]));
     const texts = this.groups.groups.map((group) => byId.get(group.canonical) as CourseRow);
+    this.#titles = texts.map((text) => text.title);
     const abbreviations = new TitleAbbreviations(texts.map((text) => text.description));
     const docs = texts.map((text, g) => {
       const words = new Map<string, string>();
@@ -70,6 +74,17 @@ export class RankingSnapshot {
 
   lexicalRanking(terms: QueryTerm[], scope: Scope, limit: number) {
     return this.lexical.search({ terms, allowed: scope.mask, limit });
+  }
+
+  /**
+   * What the vector ranking embeds for a focused question: its typos corrected against the catalog,
+   * then the words the titles of `lexicalTop` (groups, best first) share that it lacks.
+   */
+  vectorQuestion(focused: string, lexicalTop: readonly number[] = []): string {
+    const corrected = correctTypos(focused, (word) => this.lexical.correction(word, stem(word)));
+    const titles = lexicalTop.slice(0, FEEDBACK_TITLES).map((g) => this.#titles[g] ?? "");
+    const feedback = feedbackWords(corrected, titles);
+    return feedback.length > 0 ? `${corrected} ${feedback.join(" ")}` : corrected;
   }
 }
 
