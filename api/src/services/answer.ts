@@ -44,7 +44,7 @@ export interface AnswerContext {
 type Answer = Omit<AnswerResponse, "stages">;
 
 /** Part of the whole-answer cache key: bump when the ranking or the answer's shape changes. */
-const ANSWER_FORMAT = "r3";
+const ANSWER_FORMAT = "r4";
 
 const jsonCodec = {
   encode: (value: unknown) => JSON.stringify(value),
