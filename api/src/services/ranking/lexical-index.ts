@@ -2,7 +2,9 @@
 // expansion of query terms the catalog does not contain.
 // Our own rather than a library's: BM25F (one saturation over weighted fields, not a sum of per-field
 // BM25s), CJK bigrams from the shared tokenizer and filters as a bitmap take ~200 lines.
+
 import { isCjkToken } from "../../catalog/tokenize.js";
+import { runNow, type Steps } from "./cooperative.js";
 
 export interface FieldSpec {
   name: string;
@@ -95,30 +97,56 @@ export class LexicalIndex {
   #postingScores: Float32Array = new Float32Array(0);
   #postingInTitle: Uint8Array = new Uint8Array(0);
   #idf: Float32Array = new Float32Array(0);
-  readonly #sortedTerms: string[];
+  // Set by the build steps (see build()), before the index is handed out.
+  #sortedTerms: string[] = [];
   /** Deletion variant -> catalog words it comes from. */
   readonly #deletes = new Map<string, string[]>();
   // Per-query scratch, reused: scoring is synchronous, so no two queries interleave.
-  readonly #score: Float64Array;
-  readonly #best: Float64Array;
-  readonly #stamp: Int32Array;
+  #score = new Float64Array(0);
+  #best = new Float64Array(0);
+  #stamp = new Int32Array(0);
   /** Bit i: query term i already counted towards the document's title coverage. */
-  readonly #titleSeen: Int32Array;
-  readonly #titleIdf: Float64Array;
+  #titleSeen = new Int32Array(0);
+  #titleIdf = new Float64Array(0);
   /** Distinct terms in each document's title. */
-  readonly #titleTerms: Uint16Array;
+  #titleTerms = new Uint16Array(0);
   #generation = 0;
 
+  /** Builds at once; `LexicalIndex.build` builds in steps (see cooperative.ts). */
   constructor(
     readonly fields: FieldSpec[],
     docs: LexicalDocument[],
     readonly titleField = 0,
+    steps?: (index: LexicalIndex, build: Steps) => void,
   ) {
     this.documents = docs.length;
+    const build = this.#steps(docs);
+    if (steps) steps(this, build);
+    else runNow(build);
+  }
+
+  /** The index and the steps that build it: it may be used only once they have all run. */
+  static build(
+    fields: FieldSpec[],
+    docs: LexicalDocument[],
+    titleField = 0,
+  ): { index: LexicalIndex; steps: Steps } {
+    let steps: Steps | undefined;
+    const index = new LexicalIndex(fields, docs, titleField, (_, build) => {
+      steps = build;
+    });
+    return { index, steps: steps as Steps };
+  }
+
+  *#steps(docs: LexicalDocument[]): Steps {
+    const titleField = this.titleField;
     this.#titleTerms = Uint16Array.from(docs, (doc) => Math.min(65535, new Set(doc.fields[titleField]).size));
-    this.#build(docs);
+    yield* this.#build(docs);
     this.#sortedTerms = [...this.#terms].sort();
+    yield;
+    let words = 0;
     for (const word of this.#wordTerms.keys()) {
+      if (++words % 500 === 0) yield;
       if (word.length < MIN_FUZZY_LENGTH || !isLatinWord(word)) continue;
       for (const variant of deletions(word)) {
         const list = this.#deletes.get(variant);
@@ -133,7 +161,7 @@ export class LexicalIndex {
     this.#titleIdf = new Float64Array(docs.length);
   }
 
-  #build(docs: LexicalDocument[]) {
+  *#build(docs: LexicalDocument[]): Steps {
     const { fields } = this;
     const totals = new Float64Array(fields.length);
     for (const doc of docs)
@@ -142,6 +170,7 @@ export class LexicalIndex {
     // term id -> [doc, pseudo term frequency, in title] triples, in doc order.
     const lists: number[][] = [];
     for (const [d, doc] of docs.entries()) {
+      if (d % 100 === 99) yield;
       const tf = new Map<number, number>();
       const inTitle = new Set<number>();
       for (const [f, terms] of doc.fields.entries()) {
@@ -177,6 +206,7 @@ export class LexicalIndex {
     this.#idf = new Float32Array(lists.length);
     let at = 0;
     for (const [id, list] of lists.entries()) {
+      if (id % 5000 === 4999) yield;
       this.#offsets[id] = at;
       const df = list.length / 3;
       const idf = Math.log(1 + (n - df + 0.5) / (df + 0.5));

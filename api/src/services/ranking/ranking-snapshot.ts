@@ -1,5 +1,6 @@
 // What ranking needs from one catalog version, built in-process once per version: the course groups
 // and the lexical index over one document per course (its newest text, all of its codes).
+import { runInSlices, runNow, type Steps } from "./cooperative.js";
 import { CourseGroups, type CourseRow } from "./course-groups.js";
 import { type FieldSpec, LexicalIndex } from "./lexical-index.js";
 import { fieldTerms, phraseTerms, type QueryTerm, stem } from "./text-analysis.js";
@@ -27,24 +28,46 @@ export interface Scope {
 }
 
 export class RankingSnapshot {
-  readonly groups: CourseGroups;
-  readonly lexical: LexicalIndex;
-  readonly builtMs: number;
+  // Set by the build steps, before the snapshot is handed out.
+  groups!: CourseGroups;
+  lexical!: LexicalIndex;
+  builtMs = 0;
   /** Each group's title (its canonical row's). */
-  readonly #titles: string[];
+  #titles: string[] = [];
   #unfiltered: Scope | undefined;
 
+  /** Builds at once; `RankingSnapshot.build` builds in slices that leave the event loop free. */
   constructor(
     readonly version: number,
     rows: CourseRow[],
+    deferred?: (steps: Steps) => void,
   ) {
+    const steps = this.#steps(rows);
+    if (deferred) deferred(steps);
+    else runNow(steps);
+  }
+
+  static async build(version: number, rows: CourseRow[]): Promise<RankingSnapshot> {
+    let steps: Steps | undefined;
+    const snapshot = new RankingSnapshot(version, rows, (build) => {
+      steps = build;
+    });
+    await runInSlices(steps as Steps);
+    return snapshot;
+  }
+
+  *#steps(rows: CourseRow[]): Steps {
     const started = performance.now();
     this.groups = new CourseGroups(rows);
+    yield;
     const byId = new Map(rows.map((row) => [row.id, row]));
     const texts = this.groups.groups.map((group) => byId.get(group.canonical) as CourseRow);
     this.#titles = texts.map((text) => text.title);
     const abbreviations = new TitleAbbreviations(texts.map((text) => text.description));
-    const docs = texts.map((text, g) => {
+    yield;
+    const docs = [];
+    for (const [g, text] of texts.entries()) {
+      if (g % 100 === 99) yield;
       const words = new Map<string, string>();
       const codes = this.groups.codes(g).flatMap((code) => {
         const [subject = "", number = ""] = code.toLowerCase().split(" ");
@@ -52,12 +75,14 @@ export class RankingSnapshot {
       });
       const title = fieldTerms(abbreviations.expandTitle(text.title, text.description), words);
       const description = fieldTerms(text.description, words);
-      return {
+      docs.push({
         fields: [title, description, codes, [...phraseTerms(title), ...phraseTerms(description)]],
         words,
-      };
-    });
-    this.lexical = new LexicalIndex(FIELDS, docs);
+      });
+    }
+    const lexical = LexicalIndex.build(FIELDS, docs);
+    yield* lexical.steps;
+    this.lexical = lexical.index;
     this.builtMs = performance.now() - started;
   }
 
@@ -105,8 +130,9 @@ export class RankingSnapshots {
 
   get(version: number): Promise<RankingSnapshot> {
     if (this.#latest?.version === version) return this.#latest.snapshot;
-    const building = this.load().then((rows) => {
-      const snapshot = new RankingSnapshot(version, rows);
+    const building = this.load().then(async (rows) => {
+      // In slices: other requests are served while it builds (answers for this version await it).
+      const snapshot = await RankingSnapshot.build(version, rows);
       if (this.#latest === entry) this.#ready = snapshot;
       return snapshot;
     });
