@@ -9,7 +9,14 @@ import { createFixture, importCatalog, subjectsByTerm } from "./lib/fixture.js";
 import { nginxInFront, nginxTargetLines, nginxTargets } from "./lib/nginx-front.js";
 import { type ServerChild, startServer } from "./lib/processes.js";
 import { evaluateTargets, markdownTable, targetLines, warnings, writeJson } from "./lib/report.js";
-import { type RunSettings, runScenario, type ScenarioResult } from "./lib/scenario.js";
+import {
+  processTree,
+  type RunSettings,
+  runComparable,
+  type ScenarioResult,
+  type ScenarioSpec,
+} from "./lib/scenario.js";
+import { pidOf } from "./lib/video-cpu.js";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
 const CATALOG_DIR = resolve(root, "../shared/datasets/uiuc-course-catalog");
@@ -19,6 +26,9 @@ const SETTINGS: RunSettings = {
   warmupSeconds: 2,
   durationSeconds: Number(process.env.BENCH_DURATION_S ?? 10),
 };
+// Rows compared with each other are measured again as a group (up to this many times) while other work
+// on the machine disturbed one of them (runComparable).
+const TRIES = Number(process.env.BENCH_TRIES ?? 2);
 // Far above what one machine can do in one run; only there so no run can be unbounded.
 const MAX_REQUESTS_PER_RUN = 2_000_000;
 const HIT_BODY = JSON.stringify({ term: "2025-su", subjects: ["CS"], limit: 20 });
@@ -28,6 +38,17 @@ const API_NODE_ARGS = process.env.BENCH_CPU_PROF
   : [];
 
 const log = logger("bench");
+
+/** The processes a row's CPU columns add up: the server under test (with its workers), nginx, the stores. */
+function processesOf(server: number, nginx?: number) {
+  const [mariadbd, redis] = [pidOf("mariadbd") ?? pidOf("mysqld"), pidOf("redis-server")];
+  return () => ({
+    server: processTree(server),
+    nginx: nginx ? processTree(nginx) : [],
+    mariadbd: mariadbd ? [mariadbd] : [],
+    redis: redis ? [redis] : [],
+  });
+}
 
 /** Two real requests: the first fills the cache, the second returns the cached bytes we replay. */
 async function captureCachedResponse(apiUrl: string) {
@@ -71,7 +92,7 @@ async function startServers(env: Record<string, string>) {
 async function runAll(
   api: ServerChild,
   bare: ServerChild,
-  proxyUrl: string,
+  proxy: { url: string; pid: number },
   missSource: ReturnType<typeof missBodies>,
 ) {
   const results: ScenarioResult[] = [];
@@ -79,25 +100,115 @@ async function runAll(
   const fixed = () => HIT_BODY;
   // Stop before the distinct bodies run out rather than repeat one (a repeat would be a hit).
   const missesLeft = () => Math.max(SETTINGS.connections, missSource.capacity - missSource.used - 200);
+  const [direct, viaNginx] = [processesOf(api.pid), processesOf(api.pid, proxy.pid)];
+  const unlimited = () => MAX_REQUESTS_PER_RUN;
   const specs = [
-    { name: "baseline (bare Hono)", url: bare.url, nextBody: fixed, maxRequests: () => MAX_REQUESTS_PER_RUN },
-    { name: "cache hit", url: api.url, nextBody: fixed, maxRequests: () => MAX_REQUESTS_PER_RUN },
-    { name: "cache hit via nginx", url: proxyUrl, nextBody: fixed, maxRequests: () => MAX_REQUESTS_PER_RUN },
-    { name: "cache miss", url: api.url, nextBody: () => missSource.next(), maxRequests: missesLeft },
     {
-      name: "cache miss via nginx",
-      url: proxyUrl,
+      name: "baseline (bare Hono)",
+      url: bare.url,
+      nextBody: fixed,
+      maxRequests: unlimited,
+      processes: processesOf(bare.pid),
+    },
+    { name: "cache hit", url: api.url, nextBody: fixed, maxRequests: unlimited, processes: direct },
+    {
+      name: "cache hit via nginx",
+      url: proxy.url,
+      nextBody: fixed,
+      maxRequests: unlimited,
+      processes: viaNginx,
+    },
+    {
+      name: "cache miss",
+      url: api.url,
       nextBody: () => missSource.next(),
       maxRequests: missesLeft,
+      processes: direct,
+    },
+    {
+      name: "cache miss via nginx",
+      url: proxy.url,
+      nextBody: () => missSource.next(),
+      maxRequests: missesLeft,
+      processes: viaNginx,
     },
   ];
-  for (const spec of specs) {
+  // Compared with each other: hit with the bare route and with nginx in front; miss direct and via nginx.
+  for (const group of [specs.slice(0, 3), specs.slice(3)]) {
     const started = performance.now();
-    results.push(await runScenario(spec, SETTINGS));
-    memory[spec.name] = api.memory();
-    log(`${spec.name}: ${results.at(-1)?.requestsPerSecond} req/s (${seconds(started)})`);
+    results.push(...(await runComparable(group, SETTINGS, TRIES)));
+    for (const spec of group) memory[spec.name] = api.memory();
+    log(`${group.map((spec) => spec.name).join(", ")}: ${seconds(started)}`);
   }
   return { results, memory };
+}
+
+/**
+ * The production entry point (compiled, node:cluster) with 1 and 2 workers, direct and via nginx. Both
+ * clusters run at once (the idle one costs nothing measurable), so the rows that are compared with each
+ * other are measured back to back and repeated together when disturbed.
+ */
+async function runClusters(
+  env: Record<string, string>,
+  pairs: Awaited<ReturnType<typeof subjectsByTerm>>,
+  memory: Record<string, ReturnType<ServerChild["memory"]>>,
+) {
+  const rows = new Map<string, ScenarioSpec>();
+  const clusters: ClusterApi[] = [];
+  for (const workers of [1, 2]) {
+    const cluster = await startClusterApi(root, env, workers);
+    cleanups.push(cluster.stop);
+    clusters.push(cluster);
+    const front = await nginxInFront(cluster.url);
+    const misses = missBodies(pairs);
+    const left = () => Math.max(SETTINGS.connections, misses.capacity - misses.used - 200);
+    const [direct, viaNginx] = [processesOf(cluster.pid), processesOf(cluster.pid, front.pid)];
+    const name = `API_WORKERS=${workers}`;
+    const hit = { nextBody: () => HIT_BODY, maxRequests: () => MAX_REQUESTS_PER_RUN };
+    const miss = { nextBody: () => misses.next(), maxRequests: left };
+    rows.set(`cache hit, ${name}`, {
+      name: `cache hit, ${name}`,
+      url: cluster.url,
+      ...hit,
+      processes: direct,
+    });
+    rows.set(`cache hit, ${name} via nginx`, {
+      name: `cache hit, ${name} via nginx`,
+      url: front.url,
+      ...hit,
+      processes: viaNginx,
+    });
+    rows.set(`cache miss, ${name}`, {
+      name: `cache miss, ${name}`,
+      url: cluster.url,
+      ...miss,
+      processes: direct,
+    });
+    rows.set(`cache miss, ${name} via nginx`, {
+      name: `cache miss, ${name} via nginx`,
+      url: front.url,
+      ...miss,
+      processes: viaNginx,
+    });
+  }
+  const spec = (name: string) => rows.get(name) as ScenarioSpec;
+  const groups = [
+    ["cache hit, API_WORKERS=1", "cache hit, API_WORKERS=1 via nginx"],
+    ["cache hit, API_WORKERS=2", "cache hit, API_WORKERS=2 via nginx"],
+    ["cache miss, API_WORKERS=1", "cache miss, API_WORKERS=2"],
+    ["cache miss, API_WORKERS=1 via nginx", "cache miss, API_WORKERS=2 via nginx"],
+  ];
+  const measured = new Map<string, ScenarioResult>();
+  for (const group of groups) {
+    for (const result of await runComparable(group.map(spec), SETTINGS, TRIES)) {
+      measured.set(result.name, result);
+      memory[result.name] = clusters[result.name.includes("API_WORKERS=1") ? 0 : 1]?.memory();
+      log(`${result.name}: ${result.requestsPerSecond} req/s`);
+    }
+  }
+  for (const cluster of clusters) await cluster.stop();
+  // Table order: each cluster's rows together.
+  return [...rows.keys()].map((name) => measured.get(name) as ScenarioResult);
 }
 
 async function main() {
@@ -114,36 +225,21 @@ async function main() {
   );
   // Everything shares this machine's cores: a busy neighbour shows up here, not in the table.
   const loadBefore = loadavg()[0] ?? 0;
-  const { results, memory } = await runAll(api, bare, proxy.url, missSource);
-  // The production entry point (compiled, node:cluster) with 1 and 2 workers, direct and via nginx.
-  const pairs = await subjectsByTerm(fixture.pool);
-  for (const workers of [1, 2]) {
-    const cluster: ClusterApi = await startClusterApi(root, fixture.env, workers);
-    cleanups.push(cluster.stop);
-    const front = await nginxInFront(cluster.url);
-    const misses = missBodies(pairs);
-    const left = () => Math.max(SETTINGS.connections, misses.capacity - misses.used - 200);
-    for (const [name, url, nextBody, maxRequests] of [
-      [`cache hit, API_WORKERS=${workers}`, cluster.url, () => HIT_BODY, () => MAX_REQUESTS_PER_RUN],
-      [`cache hit, API_WORKERS=${workers} via nginx`, front.url, () => HIT_BODY, () => MAX_REQUESTS_PER_RUN],
-      [`cache miss, API_WORKERS=${workers}`, cluster.url, () => misses.next(), left],
-      [`cache miss, API_WORKERS=${workers} via nginx`, front.url, () => misses.next(), left],
-    ] as const) {
-      results.push(await runScenario({ name, url, nextBody, maxRequests }, SETTINGS));
-      memory[name] = cluster.memory();
-      log(`${name}: ${results.at(-1)?.requestsPerSecond} req/s`);
-    }
-    await front.stop();
-    await cluster.stop();
-  }
+  const { results, memory } = await runAll(api, bare, proxy, missSource);
+  results.push(...(await runClusters(fixture.env, await subjectsByTerm(fixture.pool), memory)));
   const row = (name: string) => results.find((result) => result.name === name) as ScenarioResult;
   const [baseline, hit, miss] = [row("baseline (bare Hono)"), row("cache hit"), row("cache miss")];
   const targets = {
     ...evaluateTargets(baseline, hit, miss),
     ...nginxTargets(hit, row("cache hit via nginx")),
-    ...workerTargets(row("cache miss, API_WORKERS=1"), row("cache miss, API_WORKERS=2")),
+    ...workerTargets(row("cache miss, API_WORKERS=1"), row("cache miss, API_WORKERS=2"), cpus().length),
   };
 
+  const clusterPairs = [1, 2].map((workers) => ({
+    workers,
+    hit: row(`cache hit, API_WORKERS=${workers}`),
+    viaNginx: row(`cache hit, API_WORKERS=${workers} via nginx`),
+  }));
   const machine = {
     cores: cpus().length,
     cpu: cpus()[0]?.model,
@@ -154,7 +250,14 @@ async function main() {
     `\n## POST /v1/courses/search: ${SETTINGS.connections} connections, ${SETTINGS.durationSeconds} s each\n`,
   );
   console.log(markdownTable(results, baseline));
-  console.log(`\n${targetLines(targets)}\n${nginxTargetLines(targets)}\n${workerTargetLines(targets)}\n`);
+  console.log(
+    `\nCPU columns: cores used during each measured run (this machine has ${cpus().length}). generator: ` +
+      "autocannon, in this process; server: the api (primary and workers) or the bare route; others: busy " +
+      "CPU of no process named here (other work on the machine).",
+  );
+  console.log(
+    `\n${targetLines(targets)}\n${nginxTargetLines(targets, clusterPairs)}\n${workerTargetLines(targets)}\n`,
+  );
   for (const warning of warnings(results, SETTINGS.durationSeconds)) console.log(`- WARNING ${warning}`);
   console.log(
     `- machine: ${machine.cores} cores (${machine.cpu}), ${machine.memoryGb} GiB, node ${process.version}; ` +

@@ -1,4 +1,4 @@
-// The search use-case: canonical cache key -> tiered cache -> page query + hydration -> calendar marks.
+// The search use-case: canonical cache key -> tiered cache -> one hydrated page query -> calendar marks.
 import type { SortKey } from "../adapters/mysql/catalog-repository.js";
 import type { CacheResult } from "../cache/interface.js";
 import type { ServiceContext } from "../context.js";
@@ -88,10 +88,9 @@ export async function searchCourses(
       after,
       excludeConflictsWith: scope ? calendar?.id : undefined,
     });
-    const results = await services.catalog.hydrate(page.ids, request, scope ? calendar?.id : undefined);
     timings.push({ name: "db", ms: performance.now() - dbStarted });
     const response: SearchResponse = {
-      results,
+      results: page.courses,
       nextCursor: page.more && page.last ? encodeCursor(query + scope, page.last) : null,
     };
     return JSON.stringify(response);

@@ -2,6 +2,7 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import type { ScenarioResult } from "./scenario.js";
+import { DISTURBED_CORES } from "./video-cpu.js";
 
 export interface Targets {
   hitThroughputRatio: { target: number; actual: number; met: boolean };
@@ -31,6 +32,9 @@ function xCacheSummary(result: ScenarioResult): string {
     .join(", ");
 }
 
+/** CPU columns, in cores during the measured run: the load generator first, since it shares the machine. */
+const CPU_COLUMNS = ["generator", "server", "nginx", "mariadbd", "redis", "others"] as const;
+
 export function markdownTable(results: ScenarioResult[], baseline: ScenarioResult): string {
   const rows = results.map((r) =>
     [
@@ -40,12 +44,13 @@ export function markdownTable(results: ScenarioResult[], baseline: ScenarioResul
       r.p99Ms,
       r.non2xx,
       percent(r.requestsPerSecond / baseline.requestsPerSecond),
+      ...CPU_COLUMNS.map((name) => (r.cpu?.[name] ?? 0).toFixed(2)),
       xCacheSummary(r),
     ].join(" | "),
   );
   return [
-    "| scenario | requests/s | p50 ms | p99 ms | non-2xx | vs baseline | X-Cache |",
-    "|---|---:|---:|---:|---:|---:|---|",
+    `| scenario | requests/s | p50 ms | p99 ms | non-2xx | vs baseline | ${CPU_COLUMNS.map((c) => `${c} CPU`).join(" | ")} | X-Cache |`,
+    `|---|---:|---:|---:|---:|---:|${CPU_COLUMNS.map(() => "---:").join("|")}|---|`,
     ...rows.map((row) => `| ${row} |`),
   ].join("\n");
 }
@@ -65,6 +70,9 @@ export function warnings(results: ScenarioResult[], durationSeconds: number): st
     ...(r.errors ? [`${r.name}: ${r.errors} connection errors or timeouts`] : []),
     ...(r.durationSeconds < durationSeconds - 0.5
       ? [`${r.name}: stopped at its request cap after ${r.durationSeconds} s`]
+      : []),
+    ...((r.cpu?.others ?? 0) > DISTURBED_CORES
+      ? [`${r.name}: other work on the machine took ${r.cpu?.others} cores (best of ${r.tries ?? 1} runs)`]
       : []),
     ...(r.name.includes("miss") && Object.keys(r.xCache).some((value) => value !== "MISS")
       ? [`${r.name}: some responses were not MISS (${xCacheSummary(r)})`]

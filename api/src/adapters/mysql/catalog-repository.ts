@@ -1,12 +1,20 @@
-// Catalog reads: the search page query, hydration of a page in two queries, and lookups by id.
+// Catalog reads: a search page with its courses in one statement, hydration by id, lookups.
 import type { Pool } from "mysql2/promise";
-import { dayMask, daysFromMask, minutesToClock } from "../../catalog/model.js";
-import { isCjkToken, tokenize } from "../../catalog/tokenize.js";
-import type { CourseDto, SearchFilters, SectionDto } from "../../contracts/search.js";
+import { daysFromMask, minutesToClock } from "../../catalog/model.js";
+import type { CourseDto, MeetingDto, SearchFilters, SectionDto } from "../../contracts/search.js";
+import {
+  courseConditions,
+  keysetCondition,
+  keywordJoin,
+  placeholders,
+  type SortKey,
+  type SortName,
+  type SqlParam,
+  sectionConditions,
+  sortColumns,
+} from "./catalog-search-sql.js";
 
-export type SortName = "relevance" | "subject" | "credits";
-/** Position after the last row of a page, in the order of the sort's columns. */
-export type SortKey = (string | number)[];
+export type { SortKey, SortName };
 
 export interface CoursePageQuery {
   filters: SearchFilters;
@@ -17,162 +25,32 @@ export interface CoursePageQuery {
   excludeConflictsWith?: string;
 }
 
-type SqlParam = string | number;
-
-interface Sql {
-  where: string[];
-  params: SqlParam[];
-}
-
-const placeholders = (n: number) => Array.from({ length: n }, () => "?").join(", ");
-const escapeLike = (text: string) => text.replace(/[\\%_]/g, (char) => `\\${char}`);
 const clock = (minutes: number | null) => (minutes === null ? null : minutesToClock(minutes));
 const SEP = "\x1f";
-
-/** Conditions on a section row aliased `s`; empty when the filters say nothing about sections. */
-function sectionConditions(filters: SearchFilters, excludeConflictsWith: string | undefined): Sql {
-  const where: string[] = [];
-  const params: SqlParam[] = [];
-  if (filters.openOnly) where.push("s.status = 'open'");
-  if (filters.days) {
-    where.push(
-      "EXISTS (SELECT 1 FROM meetings m WHERE m.section_id = s.id AND m.day_mask <> 0)",
-      "NOT EXISTS (SELECT 1 FROM meetings m WHERE m.section_id = s.id AND (m.day_mask & ?) <> 0)",
-    );
-    params.push(~dayMask(filters.days.join("")) & 0x7f);
-  }
-  if (filters.timeWindow) {
-    const [sh, sm] = filters.timeWindow.start.split(":").map(Number);
-    const [eh, em] = filters.timeWindow.end.split(":").map(Number);
-    where.push(
-      "EXISTS (SELECT 1 FROM meetings m WHERE m.section_id = s.id AND m.start_min IS NOT NULL)",
-      "NOT EXISTS (SELECT 1 FROM meetings m WHERE m.section_id = s.id AND m.start_min IS NOT NULL AND (m.start_min < ? OR m.end_min > ?))",
-    );
-    params.push((sh ?? 0) * 60 + (sm ?? 0), (eh ?? 0) * 60 + (em ?? 0));
-  }
-  if (filters.types?.length) {
-    where.push(
-      `EXISTS (SELECT 1 FROM meetings m WHERE m.section_id = s.id AND m.type_code IN (${placeholders(filters.types.length)}))`,
-    );
-    params.push(...filters.types);
-  }
-  if (filters.instructor) {
-    where.push(
-      "EXISTS (SELECT 1 FROM section_instructors si JOIN instructors i ON i.id = si.instructor_id WHERE si.section_id = s.id AND LOWER(i.name) LIKE ?)",
-    );
-    params.push(`%${escapeLike(filters.instructor.toLowerCase())}%`);
-  }
-  if (excludeConflictsWith) {
-    // Same rule as services/schedule.ts: a shared day and overlapping [start, end) times in the calendar's term.
-    // Sections already saved in the calendar stay: they are the caller's own choices, marked inCalendar.
-    where.push(`(EXISTS (
-      SELECT 1 FROM calendars cal JOIN calendar_sections cs ON cs.calendar_id = cal.id
-      WHERE cal.id = ? AND s.term_id = cal.term_id AND cs.crn = s.crn)
-    OR NOT EXISTS (
-      SELECT 1 FROM calendars cal
-      JOIN calendar_sections cs ON cs.calendar_id = cal.id
-      JOIN sections s2 ON s2.term_id = cal.term_id AND s2.crn = cs.crn
-      JOIN meetings m2 ON m2.section_id = s2.id
-      JOIN meetings m ON m.section_id = s.id
-      WHERE cal.id = ? AND s.term_id = cal.term_id AND s2.id <> s.id
-        AND (m.day_mask & m2.day_mask) <> 0 AND m.start_min < m2.end_min AND m2.start_min < m.end_min))`);
-    params.push(excludeConflictsWith, excludeConflictsWith);
-  }
-  return { where, params };
-}
-
-function courseConditions(filters: SearchFilters, sections: Sql): Sql {
-  const where: string[] = [];
-  const params: SqlParam[] = [];
-  if (filters.term) {
-    where.push("c.term_id = (SELECT id FROM terms WHERE code = ?)");
-    params.push(filters.term);
-  }
-  if (filters.subjects?.length) {
-    where.push(`c.subject IN (${placeholders(filters.subjects.length)})`);
-    params.push(...filters.subjects);
-  }
-  if (filters.levels?.length) {
-    where.push(`c.level IN (${placeholders(filters.levels.length)})`);
-    params.push(...filters.levels);
-  }
-  if (filters.creditHours?.min !== undefined) {
-    where.push("c.credit_max >= ?");
-    params.push(filters.creditHours.min);
-  }
-  if (filters.creditHours?.max !== undefined) {
-    where.push("c.credit_min <= ?");
-    params.push(filters.creditHours.max);
-  }
-  if (filters.genEd?.length) {
-    where.push(
-      `EXISTS (SELECT 1 FROM course_gen_eds cg JOIN gen_eds g ON g.id = cg.gen_ed_id WHERE cg.course_id = c.id AND g.code IN (${placeholders(filters.genEd.length)}))`,
-    );
-    params.push(...filters.genEd);
-  }
-  if (sections.where.length) {
-    where.push(
-      `EXISTS (SELECT 1 FROM sections s WHERE s.course_id = c.id AND ${sections.where.join(" AND ")})`,
-    );
-    params.push(...sections.params);
-  }
-  return { where, params };
-}
-
-/** Every keyword token must match (prefix for words, exact for CJK bigrams); relevance sums field weights. */
-function keywordJoin(keyword: string | undefined): { sql: string; params: SqlParam[] } | undefined {
-  const tokens = [...new Set(tokenize(keyword ?? ""))].slice(0, 16);
-  if (tokens.length === 0) return undefined;
-  const parts = tokens.map((token) =>
-    isCjkToken(token) && [...token].length > 1
-      ? "SELECT course_id, MAX(weight) AS w FROM course_tokens WHERE token = ? GROUP BY course_id"
-      : "SELECT course_id, MAX(weight) AS w FROM course_tokens WHERE token LIKE ? GROUP BY course_id",
-  );
-  return {
-    sql: `JOIN (SELECT course_id, SUM(w) AS relevance FROM (${parts.join(" UNION ALL ")}) matched
-           GROUP BY course_id HAVING COUNT(*) = ${tokens.length}) kw ON kw.course_id = c.id`,
-    params: tokens.map((token) => (isCjkToken(token) && [...token].length > 1 ? token : `${token}%`)),
-  };
-}
-
-type Column = { expr: string; alias: string; desc?: boolean };
-
-function sortColumns(sort: SortName, hasKeyword: boolean): Column[] {
-  const tail: Column[] = [
-    { expr: "c.subject", alias: "k_subject" },
-    { expr: "c.number", alias: "k_number" },
-    { expr: "c.id", alias: "k_id" },
-  ];
-  if (sort === "credits") return [{ expr: "c.credit_min", alias: "k_credits" }, ...tail];
-  if (sort === "relevance" && hasKeyword)
-    return [{ expr: "kw.relevance", alias: "k_relevance", desc: true }, ...tail];
-  return tail;
-}
-
-/** (a, b, c) strictly after (x, y, z) in the sort order, spelled out so both MySQL and MariaDB use indexes. */
-function keysetCondition(columns: Column[], after: SortKey): Sql {
-  const params: SqlParam[] = [];
-  const build = (i: number): string => {
-    const col = columns[i] as Column;
-    const op = col.desc ? "<" : ">";
-    params.push(after[i] as SqlParam);
-    if (i === columns.length - 1) return `${col.expr} ${op} ?`;
-    const head = `${col.expr} ${op} ?`;
-    params.push(after[i] as SqlParam);
-    return `(${head} OR (${col.expr} = ? AND ${build(i + 1)}))`;
-  };
-  return { where: [build(0)], params };
-}
+// Course columns of a hydrated row (`c` courses, `t` terms) and section columns (`s` sections, `m` meetings).
+const COURSE_COLUMNS = `c.id, t.code AS term, c.subject, c.number, c.title, c.description, c.credit_min,
+  c.credit_max, c.cross_listed,
+  (SELECT GROUP_CONCAT(g.code ORDER BY g.code SEPARATOR ',') FROM course_gen_eds cg
+     JOIN gen_eds g ON g.id = cg.gen_ed_id WHERE cg.course_id = c.id) AS gen_eds`;
+const SECTION_COLUMNS = `s.crn, s.section_code, s.status, s.part_of_term,
+  (SELECT GROUP_CONCAT(i.name ORDER BY si.seq SEPARATOR '${SEP}') FROM section_instructors si
+     JOIN instructors i ON i.id = si.instructor_id WHERE si.section_id = s.id) AS instructors,
+  m.type_code, m.day_mask, m.start_min, m.end_min, m.building, m.room`;
 
 export class CatalogRepository {
   constructor(private readonly pool: Pool) {}
 
-  /** One page of matching course ids in sort order, plus the key of the last one. */
+  /**
+   * One page of matching courses in sort order, hydrated with their matching sections, plus the key of
+   * the last one: one statement where a page query and two hydration queries were three round trips.
+   */
   async findCoursePage(
     query: CoursePageQuery,
-  ): Promise<{ ids: number[]; last: SortKey | undefined; more: boolean }> {
-    const sections = sectionConditions(query.filters, query.excludeConflictsWith);
-    const courses = courseConditions(query.filters, sections);
+  ): Promise<{ courses: CourseDto[]; last: SortKey | undefined; more: boolean }> {
+    const courses = courseConditions(
+      query.filters,
+      sectionConditions(query.filters, query.excludeConflictsWith),
+    );
     const keyword = keywordJoin(query.filters.keyword);
     const columns = sortColumns(query.sort, keyword !== undefined);
     if (query.after) {
@@ -181,21 +59,51 @@ export class CatalogRepository {
       courses.where.push(...keyset.where);
       courses.params.push(...keyset.params);
     }
-    const sql = `SELECT ${columns.map((col) => `${col.expr} AS ${col.alias}`).join(", ")}
-      FROM courses c ${keyword?.sql ?? ""}
-      ${courses.where.length ? `WHERE ${courses.where.join(" AND ")}` : ""}
-      ORDER BY ${columns.map((col) => `${col.expr}${col.desc ? " DESC" : ""}`).join(", ")}
-      LIMIT ${query.limit + 1}`;
+    const sections = sectionConditions(query.filters, query.excludeConflictsWith);
+    const order = columns.map((col) => `${col.expr}${col.desc ? " DESC" : ""}`).join(", ");
+    // One course more than the page says whether another page follows. The page's own order comes back
+    // as k_rank, and sections are put in order here (sectionsFromRows): an ORDER BY over the joined rows
+    // would sort them in a temporary table with TEXT and GROUP_CONCAT columns, which MariaDB writes to
+    // disk (an Aria table in tmpdir) for every search.
+    const sql = `SELECT p.*, ${COURSE_COLUMNS}, s.id AS section_id, ${SECTION_COLUMNS}, m.seq AS meeting_seq
+      FROM (SELECT ${columns.map((col) => `${col.expr} AS ${col.alias}`).join(", ")},
+              ROW_NUMBER() OVER (ORDER BY ${order}) AS k_rank
+            FROM courses c ${keyword?.sql ?? ""}
+            ${courses.where.length ? `WHERE ${courses.where.join(" AND ")}` : ""}
+            ORDER BY ${order} LIMIT ${query.limit + 1}) p
+      JOIN courses c ON c.id = p.k_id
+      JOIN terms t ON t.id = c.term_id
+      LEFT JOIN sections s ON s.course_id = c.id ${sections.where.map((w) => `AND ${w}`).join(" ")}
+      LEFT JOIN meetings m ON m.section_id = s.id`;
     const [rows] = (await this.pool.execute(sql, [
       ...(keyword?.params ?? []),
       ...courses.params,
-    ])) as unknown as [Record<string, string | number>[]];
-    const page = rows.slice(0, query.limit);
-    const lastRow = page.at(-1);
+      ...sections.params,
+    ])) as unknown as [(PageRow & Record<string, string | number>)[]];
+
+    // k_rank is 1 for the page's first course; rows of one course can come in any order.
+    const ranked: { course: CourseDto; key: SortKey; rows: SectionRow[] }[] = [];
+    for (const row of rows) {
+      const rank = Number(row.k_rank) - 1;
+      let entry = ranked[rank];
+      if (!entry) {
+        entry = {
+          course: courseFromRow(row),
+          key: columns.map((col) => row[col.alias] as SqlParam),
+          rows: [],
+        };
+        ranked[rank] = entry;
+      }
+      // A section without meetings is left out, as hydrate's inner join leaves it out.
+      if (row.section_id !== null && row.meeting_seq !== null) entry.rows.push(row as unknown as SectionRow);
+    }
+    const found = ranked.filter(Boolean);
+    const page = found.slice(0, query.limit);
+    for (const { course, rows: sectionRows } of page) course.sections = sectionsFromRows(sectionRows);
     return {
-      ids: page.map((row) => Number(row.k_id)),
-      last: lastRow ? columns.map((col) => lastRow[col.alias] as string | number) : undefined,
-      more: rows.length > query.limit,
+      courses: page.map((entry) => entry.course),
+      last: page.at(-1)?.key,
+      more: found.length > query.limit,
     };
   }
 
@@ -222,73 +130,28 @@ export class CatalogRepository {
     const sections = sectionConditions(filters, excludeConflictsWith);
     const [[courseRows], [sectionRows]] = (await Promise.all([
       this.pool.execute(
-        `SELECT c.id, t.code AS term, c.subject, c.number, c.title, c.description, c.credit_min, c.credit_max,
-           c.cross_listed,
-           (SELECT GROUP_CONCAT(g.code ORDER BY g.code SEPARATOR ',') FROM course_gen_eds cg
-              JOIN gen_eds g ON g.id = cg.gen_ed_id WHERE cg.course_id = c.id) AS gen_eds
-         FROM courses c JOIN terms t ON t.id = c.term_id WHERE c.id IN (${inList})`,
+        `SELECT ${COURSE_COLUMNS} FROM courses c JOIN terms t ON t.id = c.term_id WHERE c.id IN (${inList})`,
         ids,
       ),
       this.pool.execute(
-        `SELECT s.id, s.course_id, s.crn, s.section_code, s.status, s.part_of_term,
-           (SELECT GROUP_CONCAT(i.name ORDER BY si.seq SEPARATOR '${SEP}') FROM section_instructors si
-              JOIN instructors i ON i.id = si.instructor_id WHERE si.section_id = s.id) AS instructors,
-           m.type_code, m.day_mask, m.start_min, m.end_min, m.building, m.room
+        `SELECT s.id AS section_id, s.course_id, ${SECTION_COLUMNS}, m.seq AS meeting_seq
          FROM sections s JOIN meetings m ON m.section_id = s.id
-         WHERE s.course_id IN (${inList}) ${sections.where.map((w) => `AND ${w}`).join(" ")}
-         ORDER BY s.course_id, s.section_code, s.crn, m.seq`,
+         WHERE s.course_id IN (${inList}) ${sections.where.map((w) => `AND ${w}`).join(" ")}`,
         [...ids, ...sections.params],
       ),
-    ])) as unknown as [[CourseRow[]], [SectionRow[]]];
+    ])) as unknown as [[CourseRow[]], [(SectionRow & { course_id: number })[]]];
 
-    const byCourse = new Map<number, SectionDto[]>();
-    let current: SectionDto | undefined;
-    let currentId = -1;
+    const courses = new Map(courseRows.map((row) => [row.id, courseFromRow(row)]));
+    const rowsByCourse = new Map<number, SectionRow[]>();
     for (const row of sectionRows) {
-      const meeting = {
-        type: row.type_code,
-        days: daysFromMask(row.day_mask),
-        start: clock(row.start_min),
-        end: clock(row.end_min),
-        building: row.building,
-        room: row.room,
-      };
-      if (row.id !== currentId) {
-        currentId = row.id;
-        current = {
-          crn: row.crn,
-          section: row.section_code,
-          ...meeting,
-          instructors: row.instructors ? row.instructors.split(SEP) : [],
-          status: row.status,
-          partOfTerm: row.part_of_term,
-          meetings: [],
-          inCalendar: false,
-          conflicts: [],
-        };
-        const list = byCourse.get(row.course_id) ?? [];
-        list.push(current);
-        byCourse.set(row.course_id, list);
-      }
-      current?.meetings.push(meeting);
+      const list = rowsByCourse.get(row.course_id);
+      if (list) list.push(row);
+      else rowsByCourse.set(row.course_id, [row]);
     }
-    const courses = new Map(
-      courseRows.map((row) => [
-        row.id,
-        {
-          id: row.id,
-          term: row.term,
-          subject: row.subject,
-          number: row.number,
-          title: row.title,
-          description: row.description,
-          creditHours: { min: row.credit_min, max: row.credit_max },
-          genEd: row.gen_eds ? row.gen_eds.split(",") : [],
-          crossListed: row.cross_listed ? row.cross_listed.split(",") : [],
-          sections: byCourse.get(row.id) ?? [],
-        } satisfies CourseDto,
-      ]),
-    );
+    for (const [id, rows] of rowsByCourse) {
+      const course = courses.get(id);
+      if (course) course.sections = sectionsFromRows(rows);
+    }
     return ids.flatMap((id) => courses.get(id) ?? []);
   }
 
@@ -342,8 +205,7 @@ interface CourseRow {
 }
 
 interface SectionRow {
-  id: number;
-  course_id: number;
+  section_id: number;
   crn: string;
   section_code: string;
   status: SectionDto["status"];
@@ -355,4 +217,78 @@ interface SectionRow {
   end_min: number | null;
   building: string;
   room: string;
+  meeting_seq: number;
+}
+
+/** A row of the one-statement page: a course, and one meeting of one of its sections (or none: NULLs). */
+type PageRow = CourseRow & Nullable<SectionRow>;
+type Nullable<T> = { [K in keyof T]: T[K] | null };
+
+function courseFromRow(row: CourseRow): CourseDto {
+  return {
+    id: row.id,
+    term: row.term,
+    subject: row.subject,
+    number: row.number,
+    title: row.title,
+    description: row.description,
+    creditHours: { min: row.credit_min, max: row.credit_max },
+    genEd: row.gen_eds ? row.gen_eds.split(",") : [],
+    crossListed: row.cross_listed ? row.cross_listed.split(",") : [],
+    sections: [],
+  };
+}
+
+// Section codes and CRNs are short ASCII codes; base sensitivity orders them as utf8mb4_unicode_ci does
+// (case-insensitive, digits before letters).
+const collator = new Intl.Collator("en", { sensitivity: "base" });
+
+/** Meeting rows of one course, any order -> its sections by code, then CRN, each with meetings by seq. */
+function sectionsFromRows(rows: SectionRow[]): SectionDto[] {
+  rows.sort(
+    (a, b) =>
+      collator.compare(a.section_code, b.section_code) ||
+      collator.compare(a.crn, b.crn) ||
+      a.section_id - b.section_id ||
+      a.meeting_seq - b.meeting_seq,
+  );
+  const sections: SectionDto[] = [];
+  let section: SectionDto | undefined;
+  let sectionId = -1;
+  for (const row of rows) {
+    const meeting = meetingFromRow(row);
+    if (row.section_id !== sectionId) {
+      sectionId = row.section_id;
+      section = sectionFromRow(row, meeting);
+      sections.push(section);
+    }
+    section?.meetings.push(meeting);
+  }
+  return sections;
+}
+
+function meetingFromRow(row: SectionRow): MeetingDto {
+  return {
+    type: row.type_code,
+    days: daysFromMask(row.day_mask),
+    start: clock(row.start_min),
+    end: clock(row.end_min),
+    building: row.building,
+    room: row.room,
+  };
+}
+
+/** A section from its first meeting row; the first meeting also gives the section's own type, days and times. */
+function sectionFromRow(row: SectionRow, first: MeetingDto): SectionDto {
+  return {
+    crn: row.crn,
+    section: row.section_code,
+    ...first,
+    instructors: row.instructors ? row.instructors.split(SEP) : [],
+    status: row.status,
+    partOfTerm: row.part_of_term,
+    meetings: [],
+    inCalendar: false,
+    conflicts: [],
+  };
 }
