@@ -168,15 +168,22 @@ export class CatalogRepository {
   }
 
   async listTerms(): Promise<
-    { code: string; year: number; season: string; courses: number; sections: number }[]
+    { code: string; year: number; season: string; courses: number; sections: number; synthetic: boolean }[]
   > {
     const [rows] = (await this.pool.execute(
-      `SELECT t.code, t.year, t.season,
+      `SELECT t.code, t.year, t.season, t.synthetic,
          (SELECT COUNT(*) FROM courses c WHERE c.term_id = t.id) AS courses,
          (SELECT COUNT(*) FROM sections s WHERE s.term_id = t.id) AS sections
-       FROM terms t ORDER BY t.code DESC`,
-    )) as unknown as [{ code: string; year: number; season: string; courses: number; sections: number }[]];
-    return rows.map((row) => ({ ...row, courses: Number(row.courses), sections: Number(row.sections) }));
+       FROM terms t ORDER BY t.synthetic, t.code DESC`,
+    )) as unknown as [
+      { code: string; year: number; season: string; courses: number; sections: number; synthetic: number }[],
+    ];
+    return rows.map((row) => ({
+      ...row,
+      courses: Number(row.courses),
+      sections: Number(row.sections),
+      synthetic: Number(row.synthetic) === 1,
+    }));
   }
 }
 
