@@ -117,7 +117,10 @@ describe("api entry point", () => {
           follow: { state: string; lastBuild?: { outcome: string } };
         };
       await waitFor(
-        async () => (await sidecarReady()).catalogVersion === version,
+        async () => {
+          const ready = await sidecarReady();
+          return ready.catalogVersion === version && ready.follow.state === "current";
+        },
         "the sidecar to rebuild for the import",
         60_000,
       );

@@ -118,9 +118,14 @@ export class IndexFollower {
     this.#status = { ...this.#status, state: "building" };
     logger.info({ reason }, "index is stale: building a new version");
     const finish = (outcome: string, error?: string) => {
+      // Whether the index now fits the catalog version last read; the next round reads it again.
+      const fits =
+        this.#status.catalogVersion !== undefined &&
+        indexFreshness(store.current?.manifest, this.options.expected, this.#status.catalogVersion).current;
       this.#status = {
         ...this.#status,
-        state: "stale",
+        state: fits ? "current" : "stale",
+        reason: fits ? undefined : this.#status.reason,
         lastBuild: {
           finishedAt: new Date().toISOString(),
           ms: Math.round(performance.now() - started),
