@@ -18,7 +18,7 @@ const log = logger("bench:faults");
 
 async function main() {
   const started = performance.now();
-  const world = await createWorld(root, log);
+  const world = await createWorld(log);
   log(`world ready in ${seconds(started)}`);
   const loadBefore = loadavg()[0] ?? 0;
   const runs: FaultRun[] = [];

@@ -1,12 +1,9 @@
 // A real sidecar process (vector-worker's main.ts on a spare port) SIGKILLed under a bounded load of answers
 // and searches: answers get 503 vector_unavailable with Retry-After (never a 500, never another code),
 // structured search never needs the sidecar, /ready says degraded, and answers come back by themselves.
-import { type ChildProcess, spawn } from "node:child_process";
-import { once } from "node:events";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { loadConfig } from "@kogi/shared/config";
 import { buildIndex } from "@kogi/vector-worker/build-index";
 import { embedderForBuild } from "@kogi/vector-worker/embedders";
@@ -14,57 +11,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { generateCatalog } from "../catalog/generator.js";
 import { createHarness, type Harness } from "../testutil/harness.js";
 import { freePort, waitFor } from "../testutil/redis-server.js";
+import { type SidecarProcess, sidecarProcess } from "../testutil/sidecar-process.js";
 import { listen } from "../testutil/video-harness.js";
-
-const root = fileURLToPath(new URL("../../../", import.meta.url));
-
-/** The sidecar as production starts it, always on one port, so the api's VECTOR_URL survives a restart. */
-function sidecarProcess(indexDir: string, port: number, databaseUrl: string) {
-  let child: ChildProcess | undefined;
-  const url = `http://127.0.0.1:${port}`;
-  const { OPENAI_API_KEY: _key, ...env } = process.env;
-  const running = () => child !== undefined && child.exitCode === null && child.signalCode === null;
-  return {
-    url,
-    async start() {
-      const current = spawn(process.execPath, ["--import", "tsx", "vector-worker/src/main.ts"], {
-        cwd: root,
-        env: {
-          ...env,
-          // The index below is built with the local embedder; a stray OpenAI setting would refuse it.
-          EMBEDDINGS_PROVIDER: "local",
-          // The sidecar follows this catalog (its index is built from it below, so it stays current).
-          DATABASE_URL: databaseUrl,
-          VECTOR_INDEX_DIR: indexDir,
-          VECTOR_PORT: String(port),
-          VECTOR_HOST: "127.0.0.1",
-          VECTOR_THREADS: "1",
-          LOG_LEVEL: "warn",
-          SHUTDOWN_DELAY_MS: "0",
-        },
-        stdio: "ignore",
-      });
-      child = current;
-      await waitFor(
-        async () => {
-          if (current.exitCode !== null) throw new Error(`sidecar exited with ${current.exitCode}`);
-          const ready = await fetch(`${url}/ready`).catch(() => undefined);
-          await ready?.arrayBuffer();
-          return ready?.status === 200;
-        },
-        `the sidecar on ${port} to be ready`,
-        60_000,
-      );
-    },
-    async kill() {
-      const current = child;
-      if (!current || !running()) return;
-      const exited = once(current, "exit");
-      current.kill("SIGKILL");
-      await exited;
-    },
-  };
-}
 
 interface Seen {
   route: "answer" | "search";
@@ -76,7 +24,7 @@ interface Seen {
 
 let h: Harness;
 let server: Awaited<ReturnType<typeof listen>>;
-let sidecar: ReturnType<typeof sidecarProcess>;
+let sidecar: SidecarProcess;
 let indexDir = "";
 
 beforeAll(async () => {
@@ -96,7 +44,7 @@ beforeAll(async () => {
     dir: indexDir,
     embedder: embedderForBuild(loadConfig({ EMBEDDINGS_PROVIDER: "local" })),
   });
-  sidecar = sidecarProcess(indexDir, port, h.config.DATABASE_URL);
+  sidecar = sidecarProcess({ indexDir, port, databaseUrl: h.config.DATABASE_URL });
   await sidecar.start();
   server = await listen(h.app);
 }, 120_000);

@@ -5,7 +5,8 @@ import type { Replica } from "../../deploy/replicas.js";
 import { waitUntil } from "../../deploy/wait.js";
 import { type LoadResult, type LoadSpec, runClosedLoop } from "./closed-loop.js";
 import { type Outcome, pollReady, type ReadySample, recordOutcomes } from "./faults-timeline.js";
-import { errorLogLines, seededRandom, type World } from "./faults-world.js";
+import { errorLogLines, type World } from "./faults-world.js";
+import { prng } from "./vector-queries.js";
 
 export const SEARCH_PATH = "/v1/courses/search";
 export const ANSWER_PATH = "/v1/answer";
@@ -32,7 +33,7 @@ export interface Fault {
 
 /** A seeded 30% of 5xx (500, 502, 503 in turn) among otherwise successful chat calls. */
 function thirtyPercent5xx(count: number): FakeStep[] {
-  const random = seededRandom(42);
+  const random = prng(42);
   const statuses = [500, 502, 503];
   return Array.from({ length: count }, (_, i) => (random() < 0.3 ? (statuses[i % 3] as number) : "ok"));
 }

@@ -1,8 +1,3 @@
-// bench:faults' private world: its own MariaDB and Redis on spare ports, a synthetic catalog and its
-// index, the real sidecar on a fixed port (so it can be killed and started again), the fake OpenAI with
-// scriptable faults, two api replicas and the repo's nginx in front of them.
-import { type ChildProcess, spawn } from "node:child_process";
-import { once } from "node:events";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -15,84 +10,25 @@ import { generateCatalog } from "../../../api/src/catalog/generator.js";
 import { importTerms } from "../../../api/src/catalog/importer.js";
 import { startMariaDb } from "../../../api/src/testutil/mariadb-server.js";
 import { startRedisServer } from "../../../api/src/testutil/redis-server.js";
+import { type SidecarProcess, sidecarProcess } from "../../../api/src/testutil/sidecar-process.js";
 import { composeEnvironment } from "../../deploy/compose-file.js";
 import { type NginxProcess, startNginx } from "../../deploy/nginx-process.js";
 import { createReplica, type Replica } from "../../deploy/replicas.js";
-import { freePort, waitUntil } from "../../deploy/wait.js";
+import { freePort } from "../../deploy/wait.js";
 import { buildVectorIndex, courseTitles } from "./answer-setup.js";
 import { cleanups } from "./cleanup.js";
-import { stopChild } from "./processes.js";
+import { prng } from "./vector-queries.js";
 
 const FAKE_KEY = "fake-key";
 /** A realistic rewrite latency; the answer deadline below is read against it. */
 const CHAT_LATENCY_MS = 300;
 export const ANSWER_TIMEOUT_MS = 5_000;
 
-export interface Sidecar {
-  readonly url: string;
-  /** Starts the sidecar on its port and resolves once its /ready answers 200 (index loaded). */
-  start(): Promise<void>;
-  kill(): Promise<void>;
-  stop(): Promise<void>;
-}
-
-/** vector-worker's main.ts through serve-vector.ts (IPC lifeline), always on the same loopback port. */
-function sidecarOnPort(cwd: string, indexDir: string, port: number, databaseUrl: string): Sidecar {
-  let child: ChildProcess | undefined;
-  const url = `http://127.0.0.1:${port}`;
-  const running = () => child !== undefined && child.exitCode === null && child.signalCode === null;
-  return {
-    url,
-    async start() {
-      if (running()) throw new Error("the sidecar is already running");
-      const current = spawn(process.execPath, ["--import", "tsx", "load-tests/bench/serve-vector.ts"], {
-        cwd,
-        env: {
-          ...process.env,
-          // The catalog it follows: the one its index was built from.
-          DATABASE_URL: databaseUrl,
-          VECTOR_INDEX_DIR: indexDir,
-          VECTOR_PORT: String(port),
-          VECTOR_HOST: "127.0.0.1",
-          VECTOR_THREADS: "1",
-          // The index is built with the local embedder; a stray OPENAI_API_KEY would make it refuse it.
-          EMBEDDINGS_PROVIDER: "local",
-          LOG_LEVEL: "warn",
-          SHUTDOWN_DELAY_MS: "0",
-        },
-        // Its JSON log to our stderr: stdout stays the report.
-        stdio: ["ignore", 2, "inherit", "ipc"],
-      });
-      child = current;
-      await waitUntil(
-        async () => {
-          if (current.exitCode !== null) throw new Error(`sidecar exited with ${current.exitCode}`);
-          const ready = await fetch(`${url}/ready`).catch(() => undefined);
-          await ready?.arrayBuffer();
-          return ready?.status === 200;
-        },
-        "the sidecar to be ready",
-        60_000,
-      );
-    },
-    async kill() {
-      const current = child;
-      if (!current || !running()) return;
-      const exited = once(current, "exit");
-      current.kill("SIGKILL");
-      await exited;
-    },
-    stop: async () => {
-      if (child) await stopChild(child);
-    },
-  };
-}
-
 export interface World {
   db: Awaited<ReturnType<typeof startMariaDb>>;
   redis: Awaited<ReturnType<typeof startRedisServer>>;
   fake: FakeOpenAI;
-  sidecar: Sidecar;
+  sidecar: SidecarProcess;
   replicas: [Replica, Replica];
   nginx: NginxProcess;
   titles: string[];
@@ -113,21 +49,9 @@ export function errorLogLines(replicas: Replica[], marks: number[]): Record<stri
   });
 }
 
-/** mulberry32: a small seeded generator, so every run asks the same questions in the same order. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function shuffled<T>(items: T[], seed: number): T[] {
   const out = [...items];
-  const random = seededRandom(seed);
+  const random = prng(seed);
   for (let i = out.length - 1; i > 0; i--) {
     const j = Math.floor(random() * (i + 1));
     [out[i], out[j]] = [out[j] as T, out[i] as T];
@@ -166,7 +90,7 @@ async function warmAnswer(url: string): Promise<void> {
   if (response.status !== 200) throw new Error(`warm-up answer from ${url}: ${response.status}`);
 }
 
-export async function createWorld(cwd: string, log: (message: string) => void): Promise<World> {
+export async function createWorld(log: (message: string) => void): Promise<World> {
   const tmp = await mkdtemp(join(tmpdir(), "kogi-bench-faults-"));
   cleanups.push(() => rm(tmp, { recursive: true, force: true }));
   const [db, redis] = await Promise.all([startMariaDb(), startRedisServer()]);
@@ -199,7 +123,14 @@ export async function createWorld(cwd: string, log: (message: string) => void): 
     baseUrl: fake.url,
   });
   log(`catalog of ${index.manifest.count} courses indexed in ${index.ms} ms`);
-  const sidecar = sidecarOnPort(cwd, index.dir, await freePort(), databaseUrl);
+  const sidecar = sidecarProcess({
+    indexDir: index.dir,
+    port: await freePort(),
+    databaseUrl,
+    // Through serve-vector.ts (it stops with the bench); its JSON log to our stderr, stdout stays the report.
+    script: "load-tests/bench/serve-vector.ts",
+    stdio: ["ignore", 2, "inherit", "ipc"],
+  });
   cleanups.push(sidecar.stop);
   let started = performance.now();
   await sidecar.start();
