@@ -166,30 +166,17 @@ async function runClusters(
     const name = `API_WORKERS=${workers}`;
     const hit = { nextBody: () => HIT_BODY, maxRequests: () => MAX_REQUESTS_PER_RUN };
     const miss = { nextBody: () => misses.next(), maxRequests: left };
-    rows.set(`cache hit, ${name}`, {
-      name: `cache hit, ${name}`,
-      url: cluster.url,
-      ...hit,
-      processes: direct,
-    });
-    rows.set(`cache hit, ${name} via nginx`, {
-      name: `cache hit, ${name} via nginx`,
-      url: front.url,
-      ...hit,
-      processes: viaNginx,
-    });
-    rows.set(`cache miss, ${name}`, {
-      name: `cache miss, ${name}`,
-      url: cluster.url,
-      ...miss,
-      processes: direct,
-    });
-    rows.set(`cache miss, ${name} via nginx`, {
-      name: `cache miss, ${name} via nginx`,
-      url: front.url,
-      ...miss,
-      processes: viaNginx,
-    });
+    for (const [cache, load] of [
+      ["hit", hit],
+      ["miss", miss],
+    ] as const)
+      for (const [suffix, url, processes] of [
+        ["", cluster.url, direct],
+        [" via nginx", front.url, viaNginx],
+      ] as const) {
+        const key = `cache ${cache}, ${name}${suffix}`;
+        rows.set(key, { name: key, url, ...load, processes });
+      }
   }
   const spec = (name: string) => rows.get(name) as ScenarioSpec;
   const groups = [

@@ -1,9 +1,11 @@
 // One index builder at a time across sidecars and `index:build` runs: a MySQL/MariaDB named lock
 // (GET_LOCK) held on a connection of its own. The server frees it when that connection ends, so a
 // builder that crashes or is killed never leaves a stale lock behind (nothing to expire by hand).
-import mysql from "mysql2/promise";
+import mysql, { type Connection } from "mysql2/promise";
 
 export interface BuildLock {
+  /** The connection holding the lock, free for the builder's own queries meanwhile. */
+  connection: Connection;
   release(): Promise<void>;
 }
 
@@ -36,6 +38,7 @@ export async function acquireBuildLock(databaseUrl: string, waitSeconds = 0): Pr
     throw error;
   }
   return {
+    connection,
     async release() {
       await connection.query("SELECT RELEASE_LOCK(?)", [name]).catch(() => undefined);
       await connection.end().catch(() => connection.destroy());

@@ -1,7 +1,7 @@
 // Whether the live index fits the catalog and the configured embedder, and the one routine that builds a
 // new version when it does not: under the build lock, re-checked once the lock is held (another builder
 // may just have done the work). `index:build`, `npm start` and the sidecar's follower all go through it.
-import mysql from "mysql2/promise";
+import type { Connection } from "mysql2/promise";
 import { type BuildOptions, buildIndex } from "./build-index.js";
 import { acquireBuildLock } from "./build-lock.js";
 import { type Manifest, readCurrentVersion, readManifest } from "./index-format.js";
@@ -47,16 +47,13 @@ export async function currentManifest(dir: string): Promise<Manifest | undefined
 }
 
 /** The catalog's version and size, from the tables the api's migrations create. */
-export async function readCatalogState(databaseUrl: string): Promise<{ version: number; courses: number }> {
-  const connection = await mysql.createConnection({ uri: databaseUrl, connectTimeout: 5_000 });
-  try {
-    const [[row]] = (await connection.query(
-      "SELECT (SELECT version FROM catalog_meta WHERE id = 1) AS version, (SELECT COUNT(*) FROM courses) AS courses",
-    )) as unknown as [[{ version: number | null; courses: number }]];
-    return { version: Number(row?.version ?? 0), courses: Number(row?.courses ?? 0) };
-  } finally {
-    await connection.end();
-  }
+export async function readCatalogState(
+  db: Pick<Connection, "query">,
+): Promise<{ version: number; courses: number }> {
+  const [[row]] = (await db.query(
+    "SELECT (SELECT version FROM catalog_meta WHERE id = 1) AS version, (SELECT COUNT(*) FROM courses) AS courses",
+  )) as unknown as [[{ version: number | null; courses: number }]];
+  return { version: Number(row?.version ?? 0), courses: Number(row?.courses ?? 0) };
 }
 
 export type BuildOutcome =
@@ -73,7 +70,7 @@ export async function buildIfStale(
   const lock = await acquireBuildLock(options.databaseUrl, options.waitSeconds ?? 0);
   if (!lock) return { outcome: "busy" };
   try {
-    const catalog = await readCatalogState(options.databaseUrl);
+    const catalog = await readCatalogState(lock.connection);
     if (catalog.courses === 0) return { outcome: "empty" };
     const manifest = await currentManifest(options.dir);
     const freshness = indexFreshness(manifest, options.expected, catalog.version);

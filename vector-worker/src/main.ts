@@ -8,6 +8,7 @@ import { getRequestListener } from "@hono/node-server";
 import { embeddingsProvider, loadConfigOrExit } from "@kogi/shared/config";
 import { HttpDrain } from "@kogi/shared/http-drain";
 import { createLogger } from "@kogi/shared/logger";
+import mysql from "mysql2/promise";
 import { expectedEmbedder, openAIEmbedder } from "./embedders.js";
 import { IndexFollower } from "./index-follower.js";
 import { type BuildOutcome, currentManifest, readCatalogState } from "./index-freshness.js";
@@ -64,10 +65,12 @@ function buildInChild(): Promise<BuildOutcome> {
   });
 }
 
+// One connection for the follower's check every INDEX_FOLLOW_INTERVAL_MS, kept open between checks.
+const catalogDb = mysql.createPool({ uri: config.DATABASE_URL, connectionLimit: 1, connectTimeout: 5_000 });
 const follower = new IndexFollower({
   store,
   expected: expectedEmbedder(config),
-  catalogState: () => readCatalogState(config.DATABASE_URL),
+  catalogState: () => readCatalogState(catalogDb),
   build: buildInChild,
   intervalMs: config.INDEX_FOLLOW_INTERVAL_MS,
   logger,
@@ -125,6 +128,7 @@ async function shutdown(signal: string) {
   // A build in progress resumes from its embedded batches next time (see build-index.ts).
   buildChild?.kill("SIGTERM");
   await follower.stop();
+  await catalogDb.end();
   process.exit(0);
 }
 process.on("SIGTERM", () => void shutdown("SIGTERM"));

@@ -166,7 +166,7 @@ async function vectorSearch(
   fallback: ("rewrite" | "embed")[],
 ): Promise<{ results: { id: number; score: number }[]; stale: boolean } | undefined> {
   try {
-    const answer = await vectorSearchOnce(
+    const answer = await embedAndSearch(
       services,
       text,
       { ...query, skipUnknownIds: true },
@@ -176,8 +176,7 @@ async function vectorSearch(
     );
     if (!answer) return undefined;
     const stale =
-      (answer.index?.unknownIds ?? 0) > 0 ||
-      (answer.index !== undefined && answer.index.catalogVersion < services.catalogVersion.current);
+      (answer.index.unknownIds ?? 0) > 0 || answer.index.catalogVersion < services.catalogVersion.current;
     return { results: answer.results, stale };
   } catch (error) {
     if (!(error instanceof VectorSidecarError) || error.code !== "no_index") throw error;
@@ -186,14 +185,15 @@ async function vectorSearch(
   }
 }
 
-async function vectorSearchOnce(
+/** The embedding (cached) and the sidecar's search; undefined when the embedding upstream is down. */
+async function embedAndSearch(
   services: ServiceContext,
   text: string,
-  query: { k: number; ids?: number[]; skipUnknownIds?: boolean },
+  query: { k: number; ids: number[]; skipUnknownIds: boolean },
   ctx: AnswerContext,
   stages: Stage[],
   fallback: ("rewrite" | "embed")[],
-): Promise<(Pick<VectorAnswer, "results"> & Partial<Pick<VectorAnswer, "index">>) | undefined> {
+): Promise<VectorAnswer | undefined> {
   const embedder = services.llm.embedder;
   const call = { signal: ctx.signal, deadline: ctx.deadline };
   const embedKey = `emb:${embedder.provider}:${await embedder.identity()}:${normalise(text)}`;

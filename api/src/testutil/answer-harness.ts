@@ -86,7 +86,7 @@ export async function createAnswerHarness(
     follower = new IndexFollower({
       store,
       expected,
-      catalogState: () => readCatalogState(databaseUrl),
+      catalogState: () => readCatalogState(harness.pool),
       build: () => buildIfStale({ databaseUrl, dir, embedder, expected }),
       intervalMs: options.followMs,
       logger,

@@ -198,13 +198,8 @@ export interface CourseText {
   crossListed: string[];
 }
 
-interface CourseRow {
-  id: number;
-  term: string;
-  subject: string;
-  number: string;
-  title: string;
-  description: string;
+/** A course as its columns come back (the text's fields, then the rest under their SQL names). */
+interface CourseRow extends Omit<CourseText, "crossListed"> {
   credit_min: number;
   credit_max: number;
   cross_listed: string;

@@ -117,12 +117,13 @@ export class LexicalIndex {
     readonly fields: FieldSpec[],
     docs: LexicalDocument[],
     readonly titleField = 0,
-    steps?: (index: LexicalIndex, build: Steps) => void,
+    /** Takes the build steps instead of running them now (see build()). */
+    deferred?: (steps: Steps) => void,
   ) {
     this.documents = docs.length;
-    const build = this.#steps(docs);
-    if (steps) steps(this, build);
-    else runNow(build);
+    const steps = this.#steps(docs);
+    if (deferred) deferred(steps);
+    else runNow(steps);
   }
 
   /** The index and the steps that build it: it may be used only once they have all run. */
@@ -132,7 +133,7 @@ export class LexicalIndex {
     titleField = 0,
   ): { index: LexicalIndex; steps: Steps } {
     let steps: Steps | undefined;
-    const index = new LexicalIndex(fields, docs, titleField, (_, build) => {
+    const index = new LexicalIndex(fields, docs, titleField, (build) => {
       steps = build;
     });
     return { index, steps: steps as Steps };

@@ -40,6 +40,7 @@ export class RankingSnapshot {
   constructor(
     readonly version: number,
     rows: CourseRow[],
+    /** Takes the build steps instead of running them now (see build()). */
     deferred?: (steps: Steps) => void,
   ) {
     const steps = this.#steps(rows);
