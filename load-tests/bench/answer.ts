@@ -481,7 +481,7 @@ async function runLexicalCost(world: World): Promise<LexicalCostRow[]> {
       questions: () => freshQuestions(world.titles),
       durationMs: LEXICAL_MS,
       connections: [1, 8],
-      rounds: 2,
+      rounds: 3,
       log,
     });
   } finally {

@@ -3,11 +3,11 @@
 // other fusions, and MariaDB FULLTEXT beside the in-process lexical index (quality and latency).
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { generateCatalog } from "../../api/src/catalog/generator.js";
-import { DEFAULT_FUSION, VECTOR_STANDARD_SCORE } from "../../api/src/services/answer-ranking.js";
-import { RRF_K } from "../../api/src/services/ranking/fusion.js";
-import { createAnswerHarness } from "../../api/src/testutil/answer-harness.js";
-import { uiucFiles } from "../../api/src/testutil/harness.js";
+import { generateCatalog } from "@kogi/api/catalog/generator";
+import { DEFAULT_FUSION, VECTOR_STANDARD_SCORE } from "@kogi/api/services/answer-ranking";
+import { RRF_K } from "@kogi/api/services/ranking/fusion";
+import { createAnswerHarness } from "@kogi/api/testutil/answer-harness";
+import { uiucFiles } from "@kogi/api/testutil/harness";
 import { cleanups, logger, runBench, seconds } from "./lib/cleanup.js";
 import { evaluate, type Method, type QuestionResult, type World, worldOf } from "./lib/quality-eval.js";
 import { compareLexicalEngines, type EngineLatency, FULLTEXT_METHOD } from "./lib/quality-fulltext.js";

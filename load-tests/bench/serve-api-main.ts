@@ -7,4 +7,4 @@ process.on("disconnect", () => {
   // If draining hangs on a half-open connection, do not outlive the parent for long.
   setTimeout(() => process.exit(1), 15_000).unref();
 });
-await import("../../api/src/main.js");
+await import("@kogi/api/main");

@@ -1,9 +1,9 @@
 // Child process for the benchmark: the real api (createServices + createApp), as main.ts runs it.
 import { once } from "node:events";
+import { createApp } from "@kogi/api/app";
+import { createServices } from "@kogi/api/wiring";
 import { loadConfig } from "@kogi/shared/config";
 import { createLogger } from "@kogi/shared/logger";
-import { createApp } from "../../api/src/app.js";
-import { createServices } from "../../api/src/wiring.js";
 import { listenOnLoopback } from "./lib/listen.js";
 
 // The parent prepared the database and passes DATABASE_URL, REDIS_PREFIX, LOG_LEVEL... in the env.

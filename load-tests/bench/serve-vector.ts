@@ -7,4 +7,4 @@ process.on("disconnect", () => {
   // If draining hangs on a half-open connection, do not outlive the parent for long.
   setTimeout(() => process.exit(1), 10_000).unref();
 });
-await import("../../vector-worker/src/main.js");
+await import("@kogi/vector-worker/main");

@@ -3,7 +3,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { cpus, loadavg, tmpdir, totalmem } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { encodeIds } from "../../vector-worker/src/contracts.js";
+import { encodeIds } from "@kogi/vector-worker/contracts";
 import { cleanups, logger, runBench, seconds } from "./lib/cleanup.js";
 import { writeJson } from "./lib/report.js";
 import { flatBaseline } from "./lib/vector-baseline.js";

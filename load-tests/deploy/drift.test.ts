@@ -5,10 +5,10 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "n
 import { tmpdir } from "node:os";
 import { join, posix, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { LEGACY_UPLOAD_PATHS } from "@kogi/api/routes/legacy_d_id_uploads";
+import { UPLOAD_PATH_PREFIX } from "@kogi/api/routes/v1_videos_upload";
 import { loadConfig } from "@kogi/shared/config";
 import { afterAll, describe, expect, it } from "vitest";
-import { LEGACY_UPLOAD_PATHS } from "../../api/src/routes/legacy_d_id_uploads.js";
-import { UPLOAD_PATH_PREFIX } from "../../api/src/routes/v1_videos_upload.js";
 import { compose, composeConfig } from "./compose-cli.js";
 import { composeEnvironment, composeService, composeSettings } from "./compose-file.js";
 import { instructionArgs as args, dockerfileStages, stageSteps } from "./dockerfile.js";

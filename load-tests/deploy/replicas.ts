@@ -5,10 +5,10 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
 import { fileURLToPath } from "node:url";
+import { migrate } from "@kogi/api/adapters/mysql/migrate";
+import { generateCatalog } from "@kogi/api/catalog/generator";
+import { importTerms } from "@kogi/api/catalog/importer";
 import { parseLogLines } from "@kogi/shared/logger";
-import { migrate } from "../../api/src/adapters/mysql/migrate.js";
-import { generateCatalog } from "../../api/src/catalog/generator.js";
-import { importTerms } from "../../api/src/catalog/importer.js";
 import { createFixture, type Fixture } from "../bench/lib/fixture.js";
 import { composeEnvironment } from "./compose-file.js";
 import { freePort, waitUntil } from "./wait.js";

@@ -8,16 +8,16 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type FakeOpenAI, startFakeOpenAI } from "@kogi/shared/fakes/openai-server";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   type ApiProcess,
   cleanIsolatedState,
   isolatedState,
   killAll,
   startApiProcess,
-} from "../../api/src/testutil/api-process.js";
-import { freePort, waitFor } from "../../api/src/testutil/redis-server.js";
+} from "@kogi/api/testutil/api-process";
+import { freePort, waitFor } from "@kogi/api/testutil/redis-server";
+import { type FakeOpenAI, startFakeOpenAI } from "@kogi/shared/fakes/openai-server";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildK6Scripts, K6_SCRIPTS } from "./build.js";
 import { findK6, REPO_ROOT } from "./find-k6.js";
 import type { ScenarioReport } from "./lib/report.js";

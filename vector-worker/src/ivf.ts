@@ -14,9 +14,13 @@ const faiss = require("faiss-node") as typeof import("faiss-node");
 /** Lists grow with sqrt(n); below this many vectors an exact scan is cheaper than any index. */
 export const MIN_VECTORS_FOR_IVF = 2_000;
 
+/** faiss's k-means wants at least this many training points per centroid (it warns below). */
+const MIN_POINTS_PER_CENTROID = 39;
+
 export function chooseNlist(count: number): number {
   if (count < MIN_VECTORS_FOR_IVF) return 0;
-  return Math.min(4096, Math.max(16, Math.round(2 * Math.sqrt(count))));
+  const bySqrt = Math.max(16, Math.round(2 * Math.sqrt(count)));
+  return Math.min(4096, bySqrt, Math.floor(count / MIN_POINTS_PER_CENTROID));
 }
 
 /**

@@ -2,10 +2,10 @@
 import { mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { generateCatalog } from "@kogi/api/catalog/generator";
+import { createHarness, type Harness } from "@kogi/api/testutil/harness";
 import { LocalEmbedder } from "@kogi/shared/embedding/local";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { generateCatalog } from "../../api/src/catalog/generator.js";
-import { createHarness, type Harness } from "../../api/src/testutil/harness.js";
 import { buildIndex, readCourseTexts } from "../src/build-index.js";
 import { readCurrentVersion, readManifest } from "../src/index-format.js";
 

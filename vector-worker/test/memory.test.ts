@@ -4,9 +4,9 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { waitFor } from "@kogi/api/testutil/redis-server";
 import { LocalEmbedder } from "@kogi/shared/embedding/local";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { waitFor } from "../../api/src/testutil/redis-server.js";
 import { writeIndexVersion } from "../src/build-index.js";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));

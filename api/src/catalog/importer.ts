@@ -211,6 +211,33 @@ async function writeTerm(
   await conn.query("UPDATE terms SET checksum = ? WHERE id = ?", [sum, termId]);
 }
 
+/** The tables an import writes, whose optimizer statistics it changes. */
+const CATALOG_TABLES = [
+  "terms",
+  "courses",
+  "gen_eds",
+  "course_gen_eds",
+  "sections",
+  "meetings",
+  "instructors",
+  "section_instructors",
+  "course_tokens",
+];
+
+/**
+ * InnoDB recalculates the statistics of a table that has grown from empty only in the background; until
+ * then the optimizer plans for the empty table (the first UIUC-wide instructor search after an import
+ * took 13 s instead of 90 ms). ANALYZE TABLE settles them at once (~20 ms for UIUC).
+ */
+async function refreshCatalogStatistics(conn: PoolConnection): Promise<void> {
+  const [rows] = (await conn.query(`ANALYZE TABLE ${CATALOG_TABLES.join(", ")}`)) as unknown as [
+    { Table: string; Msg_type: string; Msg_text: string }[],
+  ];
+  const failed = rows.filter((row) => row.Msg_type.toLowerCase() === "error");
+  if (failed.length > 0)
+    throw new Error(`ANALYZE TABLE failed: ${failed.map((r) => `${r.Table}: ${r.Msg_text}`).join("; ")}`);
+}
+
 /**
  * Upserts the given terms in ONE transaction: either every term is written or none is.
  * A term whose content checksum matches the stored one is left untouched, so re-importing
@@ -270,6 +297,8 @@ export async function importTerms(
       await conn.rollback();
       throw error;
     }
+    // Also after an import that changed nothing: retrying an import settles the statistics.
+    await refreshCatalogStatistics(conn);
     return results;
   } finally {
     conn.release();

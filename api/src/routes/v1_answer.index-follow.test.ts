@@ -3,10 +3,11 @@
 // `query.indexStale`, rank the courses the index lacks lexically, and /ready says degraded and why; once
 // the rebuild lands it is swapped in. The test holds the build lock itself, so "behind" lasts exactly
 // until it lets go, whatever the machine's speed.
+
+import { acquireBuildLock, type BuildLock, lockName } from "@kogi/vector-worker/build-lock";
+import { buildIfStale } from "@kogi/vector-worker/index-freshness";
 import mysql from "mysql2/promise";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { acquireBuildLock, type BuildLock, lockName } from "../../../vector-worker/src/build-lock.js";
-import { buildIfStale } from "../../../vector-worker/src/index-freshness.js";
 import { generateCatalog } from "../catalog/generator.js";
 import { type AnswerHarness, createAnswerHarness } from "../testutil/answer-harness.js";
 import { writtenCourse } from "../testutil/fixtures.js";

@@ -36,8 +36,8 @@ export async function createHarness(options: HarnessOptions = {}) {
     // Nothing listens here unless a test starts a sidecar: /ready then reports vector as down.
     VECTOR_URL: "http://127.0.0.1:9",
     VECTOR_TIMEOUT_MS: "500",
-    // The suite runs ~70 files on 2 cores: a full-catalog statement can take seconds there. Tests of the
-    // deadlines themselves set their own (database.fault.test.ts: 1 s).
+    // Headroom for ~70 files sharing 2 cores and one MariaDB; tests of the deadlines themselves set
+    // their own (database.fault.test.ts: 1 s).
     DB_STATEMENT_TIMEOUT_MS: "10000",
     ...options.env,
   });

@@ -1,9 +1,9 @@
 // The answer benchmark's world: its database with the UIUC catalog, course titles, and the two vector indexes.
 import { loadConfig } from "@kogi/shared/config";
+import { buildIndex } from "@kogi/vector-worker/build-index";
+import { embedderForBuild } from "@kogi/vector-worker/embedders";
+import type { Manifest } from "@kogi/vector-worker/index-format";
 import type { Pool } from "mysql2/promise";
-import { buildIndex } from "../../../vector-worker/src/build-index.js";
-import { embedderForBuild } from "../../../vector-worker/src/embedders.js";
-import type { Manifest } from "../../../vector-worker/src/index-format.js";
 
 /** Distinct course titles: the raw material of distinct questions ("a course about <title> <n>"). */
 export async function courseTitles(pool: Pool): Promise<string[]> {

@@ -1,13 +1,13 @@
 // The benchmark's private world: its own database and Redis prefix, filled with the real UIUC catalog.
 import { readdir } from "node:fs/promises";
 import { resolve } from "node:path";
+import { dropDatabase, ensureDatabase, migrate } from "@kogi/api/adapters/mysql/migrate";
+import { createPool } from "@kogi/api/adapters/mysql/pool";
+import { readCatalogFile } from "@kogi/api/catalog/files";
+import { importTerms } from "@kogi/api/catalog/importer";
 import { loadConfig } from "@kogi/shared/config";
 import { Redis } from "ioredis";
 import type { Pool } from "mysql2/promise";
-import { dropDatabase, ensureDatabase, migrate } from "../../../api/src/adapters/mysql/migrate.js";
-import { createPool } from "../../../api/src/adapters/mysql/pool.js";
-import { readCatalogFile } from "../../../api/src/catalog/files.js";
-import { importTerms } from "../../../api/src/catalog/importer.js";
 
 export interface Fixture {
   /** Environment for the api child: the same variables main.ts reads. */

@@ -1,11 +1,11 @@
 // Runs the relevance set's questions through the api's own ranking (lexical, vector, hybrid) on a
 // catalog world and grades each ranked list.
-import { answerRequestSchema } from "../../../api/src/contracts/answer.js";
-import { type RankOptions, rankAnswer } from "../../../api/src/services/answer.js";
-import type { RankedCourse, RankingMode } from "../../../api/src/services/answer-ranking.js";
-import type { FusionMethod } from "../../../api/src/services/ranking/fusion.js";
-import type { RankingSnapshot } from "../../../api/src/services/ranking/ranking-snapshot.js";
-import type { AnswerHarness } from "../../../api/src/testutil/answer-harness.js";
+import { answerRequestSchema } from "@kogi/api/contracts/answer";
+import { type RankOptions, rankAnswer } from "@kogi/api/services/answer";
+import type { RankedCourse, RankingMode } from "@kogi/api/services/answer-ranking";
+import type { FusionMethod } from "@kogi/api/services/ranking/fusion";
+import type { RankingSnapshot } from "@kogi/api/services/ranking/ranking-snapshot";
+import type { AnswerHarness } from "@kogi/api/testutil/answer-harness";
 import { type QuestionScore, scoreQuestion } from "./quality-metrics.js";
 import { gradeOf, type Question } from "./quality-set.js";
 

@@ -1,10 +1,11 @@
 // bench:quality's engine comparison: MariaDB FULLTEXT (MATCH ... AGAINST in natural language mode over
 // title + description, one row per course on a scratch table) beside the in-process BM25F index, on the
 // same questions, graded the same way, with each one's latency.
+
+import { lexicalCandidates, rankingSnapshot } from "@kogi/api/services/answer-ranking";
+import type { RankingSnapshot, Scope } from "@kogi/api/services/ranking/ranking-snapshot";
+import { focusQuestion, queryTerms } from "@kogi/api/services/ranking/text-analysis";
 import type { Pool } from "mysql2/promise";
-import { lexicalCandidates, rankingSnapshot } from "../../../api/src/services/answer-ranking.js";
-import type { RankingSnapshot, Scope } from "../../../api/src/services/ranking/ranking-snapshot.js";
-import { focusQuestion, queryTerms } from "../../../api/src/services/ranking/text-analysis.js";
 import { allowedCourses, gradeRanking, type QuestionResult, type World } from "./quality-eval.js";
 import type { Question } from "./quality-set.js";
 

@@ -2,11 +2,11 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { generateCatalog } from "@kogi/api/catalog/generator";
+import { parseUiucCsv } from "@kogi/api/catalog/uiuc-csv";
 import { LocalEmbedder } from "@kogi/shared/embedding/local";
-import { generateCatalog } from "../../../api/src/catalog/generator.js";
-import { parseUiucCsv } from "../../../api/src/catalog/uiuc-csv.js";
-import { calibrationTitles, writeIndexVersion } from "../../../vector-worker/src/build-index.js";
-import type { Manifest } from "../../../vector-worker/src/index-format.js";
+import { calibrationTitles, writeIndexVersion } from "@kogi/vector-worker/build-index";
+import type { Manifest } from "@kogi/vector-worker/index-format";
 
 export const DIMS = 1536;
 const UIUC_DIR = resolve(

@@ -1,7 +1,7 @@
 // Planner threshold evidence: exact subset scans vs IVF probes at growing allowed-set sizes, in-process on the real worker code.
 import { LOCAL_EMBEDDING_MODEL } from "@kogi/shared/embedding/local";
-import { loadIndexVersion } from "../../../vector-worker/src/index-store.js";
-import { search } from "../../../vector-worker/src/worker.js";
+import { loadIndexVersion } from "@kogi/vector-worker/index-store";
+import { search } from "@kogi/vector-worker/worker";
 import { recallAtK } from "./vector-exact.js";
 import { percentile } from "./vector-load.js";
 import { randomSubset } from "./vector-queries.js";

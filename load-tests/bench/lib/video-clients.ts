@@ -2,12 +2,12 @@
 import { once } from "node:events";
 import { request } from "node:http";
 import { crc32 } from "node:zlib";
+import type { Talk, Uploaded, UploadFile, VideoProvider } from "@kogi/api/adapters/d-id/client";
+import { createRedis } from "@kogi/api/adapters/redis";
+import { Metrics } from "@kogi/api/observability/metrics";
+import { createVideoServices } from "@kogi/api/video-wiring";
 import { loadConfig } from "@kogi/shared/config";
 import { createLogger } from "@kogi/shared/logger";
-import type { Talk, Uploaded, UploadFile, VideoProvider } from "../../../api/src/adapters/d-id/client.js";
-import { createRedis } from "../../../api/src/adapters/redis.js";
-import { Metrics } from "../../../api/src/observability/metrics.js";
-import { createVideoServices } from "../../../api/src/video-wiring.js";
 import { cleanups } from "./cleanup.js";
 import { type Percentiles, percentiles } from "./closed-loop.js";
 import type { Fixture } from "./fixture.js";

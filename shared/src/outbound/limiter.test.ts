@@ -1,7 +1,8 @@
 // The limiter through Upstream, on real Redis and on the memory budget: priorities, shedding, queue
 // wait, deadlines and aborts while queued, rpm/tpm windows.
+
+import { waitFor } from "@kogi/api/testutil/redis-server";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { waitFor } from "../../../api/src/testutil/redis-server.js";
 import type { UpstreamOptions } from "./options.js";
 import { connectRedis, deleteKeys, gate, ready, testPrefix, upstreamOptions } from "./testing/fixtures.js";
 import {

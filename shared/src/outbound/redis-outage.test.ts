@@ -1,7 +1,8 @@
 // Redis going away and coming back, on a private redis-server: calls go on against the memory budget,
 // return to Redis once it is ready again, and the Lua script survives the restart's empty script cache.
+
+import { startRedisServer, waitFor } from "@kogi/api/testutil/redis-server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startRedisServer, waitFor } from "../../../api/src/testutil/redis-server.js";
 import { connectRedis, deleteKeys, gate, ready, testPrefix, upstreamOptions } from "./testing/fixtures.js";
 import { Upstream } from "./upstream.js";
 

@@ -1,8 +1,9 @@
 // Upstream.call on real Redis: retries (5xx, 429 Retry-After, 4xx, deadline), attempt timeout, caller
 // aborts while queued and in flight, the breaker's cycle, stats and metrics.
+
+import { waitFor } from "@kogi/api/testutil/redis-server";
 import { Registry } from "prom-client";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { waitFor } from "../../../api/src/testutil/redis-server.js";
 import type { UpstreamOptions } from "./options.js";
 import {
   connectRedis,
