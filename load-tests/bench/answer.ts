@@ -87,7 +87,10 @@ const QUIET_CORES = Number(process.env.BENCH_QUIET_CORES ?? 0.5);
 const ONLY = process.env.BENCH_ANSWER_SCENARIOS?.split(",").map((name) => name.trim());
 /** BENCH_ANSWER_SCENARIOS="lexical stage cost" runs only the before/after of the lexical stage. */
 const LEXICAL_ONLY = ONLY?.every((name) => name === LEXICAL_SCENARIO) ?? false;
-const LEXICAL_MS = Number(process.env.BENCH_LEXICAL_DURATION_S ?? 8) * 1000;
+const LEXICAL_MS = Number(process.env.BENCH_LEXICAL_DURATION_S ?? 4) * 1000;
+const LEXICAL_ROUNDS = Number(process.env.BENCH_LEXICAL_ROUNDS ?? 8);
+/** BENCH_LEXICAL_CONTROL=1: both apis serve ANSWER_RANKING=vector (an A/A run: the bench's own bias). */
+const LEXICAL_CONTROL = process.env.BENCH_LEXICAL_CONTROL === "1";
 
 const log = logger("bench:answer");
 const round2 = (value: number) => Math.round(value * 100) / 100;
@@ -477,11 +480,16 @@ async function runLexicalCost(world: World): Promise<LexicalCostRow[]> {
       root,
       env: { ...world.fixture.env, LOG_LEVEL: "warn", DEMO_COURSES: "0", VECTOR_URL: sidecar.url },
       logFile: (ranking) => resolve(RESULTS_DIR, `answer-api-lexical-${ranking}.log`),
+      nodeArgs: (ranking) =>
+        process.env.BENCH_CPU_PROF
+          ? ["--cpu-prof", `--cpu-prof-dir=${resolve(RESULTS_DIR, "profiles", `lexical-${ranking}`)}`]
+          : [],
       runner: world.load,
       questions: () => freshQuestions(world.titles),
       durationMs: LEXICAL_MS,
       connections: [1, 8],
-      rounds: 3,
+      rounds: LEXICAL_ROUNDS,
+      control: LEXICAL_CONTROL,
       log,
     });
   } finally {
@@ -543,7 +551,7 @@ function printReport(
     "",
     ...(lexicalRows.length
       ? [
-          `### Lexical stage cost (UIUC, pass-through rewrite, local embedder: no upstream hides it; distinct questions, ${LEXICAL_MS / 1000} s windows; ANSWER_RANKING=vector before, =hybrid after, alternated)`,
+          `### Lexical stage cost (UIUC, pass-through rewrite, local embedder: no upstream hides it; distinct questions; an api with ANSWER_RANKING=vector (before) and one with =hybrid (after) side by side on one sidecar, taking the load in turn in ${LEXICAL_MS / 1000} s windows, ${LEXICAL_ROUNDS} rounds, order flipped every round, the apis started again in the other order half way${LEXICAL_CONTROL ? "; CONTROL: both serve ANSWER_RANKING=vector" : ""})`,
           "",
           lexicalCostTable(lexicalRows),
           "",

@@ -24,6 +24,10 @@ export interface LexicalCostOptions {
   /** The api's environment without the ranking (database, Redis, sidecar URL). */
   env: Record<string, string>;
   logFile: (ranking: string) => string;
+  /** Both apis serve ANSWER_RANKING=vector: an A/A run that shows the bench's own bias and noise. */
+  control?: boolean;
+  /** Node flags for each ranking's api (BENCH_CPU_PROF: a profile per ranking). */
+  nodeArgs?: (ranking: string) => string[];
   runner: RunnerChild;
   questions: () => BodySpec;
   durationMs: number;
@@ -52,49 +56,84 @@ function spec(api: ApiChild, connections: number, durationMs: number, bodies: Bo
 
 const round2 = (value: number | undefined | null) => (value == null ? null : Math.round(value * 100) / 100);
 
+const RANKINGS = ["vector", "hybrid"] as const;
+type Ranking = (typeof RANKINGS)[number];
+
 /**
  * No upstream in the answer (pass-through rewrite, the sidecar's own embedder), so the lexical stage
- * is not hidden behind a 1.5 s rewrite: every millisecond it adds shows in the latency. Rounds
- * alternate vector, hybrid, vector, hybrid so that drift of the shared machine hits both alike.
+ * is not hidden behind a 1.5 s rewrite: every millisecond it adds shows in the latency. Both apis run
+ * side by side on one sidecar and take the load in turn, in short windows whose order flips every
+ * round, so drift of the shared machine hits both alike (a restart per ranking and long windows moved
+ * the 8-client p99 by 15 ms between runs of the same code). Half way the two apis are started again
+ * in the other order: with ANSWER_RANKING=vector in both (`control`), the api started second served
+ * 7% fewer answers at 8 clients.
  */
 export async function measureLexicalCost(options: LexicalCostOptions): Promise<LexicalCostRow[]> {
   const rows: LexicalCostRow[] = [];
-  for (let round = 1; round <= options.rounds; round++)
-    for (const ranking of ["vector", "hybrid"] as const) {
-      const api = await startApi(
-        options.root,
-        { ...options.env, ANSWER_RANKING: ranking, OPENAI_API_KEY: "", EMBEDDINGS_PROVIDER: "local" },
-        options.logFile(ranking),
-      );
-      try {
-        // Untimed: JIT, pools and the ranking snapshot's first build.
-        await options.runner.run(spec(api, 4, 3_000, options.questions()));
-        for (const connections of options.connections) {
-          const result: LoadResult = await options.runner.run(
-            spec(api, connections, options.durationMs, options.questions()),
-          );
-          const lexical = result.answers?.stagesMs.lexical;
-          rows.push({
-            ranking,
-            round,
-            connections,
-            okPerSecond: result.okPerSecond,
-            p50Ms: round2(result.latency.ok?.p50),
-            p99Ms: round2(result.latency.ok?.p99),
-            lexicalP50Ms: round2(lexical?.p50),
-            lexicalP99Ms: round2(lexical?.p99),
-            hydrateP99Ms: round2(result.answers?.stagesMs.hydrate?.p99),
-            statuses: result.statuses,
-          });
-          options.log(
-            `${ranking} round ${round}, ${connections} clients: ${result.okPerSecond} answers/s, p99 ${round2(result.latency.ok?.p99)} ms`,
-          );
-        }
-      } finally {
-        await api.stop();
+  const half = Math.ceil(options.rounds / 2);
+  for (const [first, last, startOrder] of [
+    [1, half, RANKINGS],
+    [half + 1, options.rounds, [...RANKINGS].reverse()],
+  ] as const) {
+    if (first > last) continue;
+    const apis = new Map<Ranking, ApiChild>();
+    try {
+      for (const ranking of startOrder) {
+        const served = options.control ? "vector" : ranking;
+        const env = {
+          ...options.env,
+          ANSWER_RANKING: served,
+          OPENAI_API_KEY: "",
+          EMBEDDINGS_PROVIDER: "local",
+        };
+        apis.set(
+          ranking,
+          await startApi(options.root, env, options.logFile(ranking), options.nodeArgs?.(ranking)),
+        );
       }
+      // Untimed: JIT, pools and the ranking snapshot's first build.
+      for (const api of apis.values()) await options.runner.run(spec(api, 4, 3_000, options.questions()));
+      for (let round = first; round <= last; round++) {
+        const order = round % 2 === 1 ? RANKINGS : [...RANKINGS].reverse();
+        for (const connections of options.connections)
+          for (const ranking of order)
+            rows.push(
+              await measureWindow(options, apis.get(ranking) as ApiChild, ranking, round, connections),
+            );
+      }
+    } finally {
+      for (const api of apis.values()) await api.stop();
     }
+  }
   return rows;
+}
+
+async function measureWindow(
+  options: LexicalCostOptions,
+  api: ApiChild,
+  ranking: Ranking,
+  round: number,
+  connections: number,
+): Promise<LexicalCostRow> {
+  const result: LoadResult = await options.runner.run(
+    spec(api, connections, options.durationMs, options.questions()),
+  );
+  const lexical = result.answers?.stagesMs.lexical;
+  options.log(
+    `${ranking} round ${round}, ${connections} clients: ${result.okPerSecond} answers/s, p99 ${round2(result.latency.ok?.p99)} ms`,
+  );
+  return {
+    ranking,
+    round,
+    connections,
+    okPerSecond: result.okPerSecond,
+    p50Ms: round2(result.latency.ok?.p50),
+    p99Ms: round2(result.latency.ok?.p99),
+    lexicalP50Ms: round2(lexical?.p50),
+    lexicalP99Ms: round2(lexical?.p99),
+    hydrateP99Ms: round2(result.answers?.stagesMs.hydrate?.p99),
+    statuses: result.statuses,
+  };
 }
 
 const median = (values: number[]) => {

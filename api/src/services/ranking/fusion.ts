@@ -61,8 +61,15 @@ function collect(lists: RankedList[]): Map<number, (number | null)[]> {
 
 /** Ties: the better best rank first, then the smaller key, so equal inputs give equal output. */
 function order(fused: Fused[]): Fused[] {
-  const best = (f: Fused) => Math.min(...f.ranks.map((r) => r ?? Number.POSITIVE_INFINITY));
-  return fused.sort((a, b) => b.score - a.score || best(a) - best(b) || a.key - b.key);
+  const best = new Map<Fused, number>();
+  for (const f of fused) {
+    let rank = Number.POSITIVE_INFINITY;
+    for (const r of f.ranks) if (r !== null && r < rank) rank = r;
+    best.set(f, rank);
+  }
+  return fused.sort(
+    (a, b) => b.score - a.score || (best.get(a) as number) - (best.get(b) as number) || a.key - b.key,
+  );
 }
 
 /** score(key) = sum over lists of weight / (k + rank). */

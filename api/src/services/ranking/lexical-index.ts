@@ -83,6 +83,75 @@ function deletions(term: string): string[] {
   return out;
 }
 
+/**
+ * The `limit` best (score, doc) pairs of a stream, best first (ties: the smaller doc): a min-heap on
+ * typed arrays, since a common word touches thousands of documents and only the first 50-100 are read.
+ */
+class TopHits {
+  readonly #docs: Int32Array;
+  readonly #scores: Float64Array;
+  #size = 0;
+
+  constructor(readonly limit: number) {
+    this.#docs = new Int32Array(Math.max(0, limit));
+    this.#scores = new Float64Array(Math.max(0, limit));
+  }
+
+  /** a ranks below b. */
+  #worse(a: number, b: number): boolean {
+    const sa = this.#scores[a] as number;
+    const sb = this.#scores[b] as number;
+    return sa < sb || (sa === sb && (this.#docs[a] as number) > (this.#docs[b] as number));
+  }
+
+  #swap(a: number, b: number): void {
+    const doc = this.#docs[a] as number;
+    const score = this.#scores[a] as number;
+    this.#docs[a] = this.#docs[b] as number;
+    this.#scores[a] = this.#scores[b] as number;
+    this.#docs[b] = doc;
+    this.#scores[b] = score;
+  }
+
+  offer(doc: number, score: number): void {
+    if (this.limit <= 0) return;
+    if (this.#size < this.limit) {
+      let i = this.#size++;
+      this.#docs[i] = doc;
+      this.#scores[i] = score;
+      while (i > 0) {
+        const parent = (i - 1) >> 1;
+        if (!this.#worse(i, parent)) break;
+        this.#swap(i, parent);
+        i = parent;
+      }
+      return;
+    }
+    // The root is the worst kept: the newcomer replaces it only when it ranks above it.
+    const root = this.#scores[0] as number;
+    if (score < root || (score === root && doc > (this.#docs[0] as number))) return;
+    this.#docs[0] = doc;
+    this.#scores[0] = score;
+    for (let i = 0; ; ) {
+      const left = 2 * i + 1;
+      const right = left + 1;
+      let worst = i;
+      if (left < this.#size && this.#worse(left, worst)) worst = left;
+      if (right < this.#size && this.#worse(right, worst)) worst = right;
+      if (worst === i) break;
+      this.#swap(i, worst);
+      i = worst;
+    }
+  }
+
+  sorted(): LexicalHit[] {
+    const hits: LexicalHit[] = [];
+    for (let i = 0; i < this.#size; i++)
+      hits.push({ doc: this.#docs[i] as number, score: this.#scores[i] as number });
+    return hits.sort((a, b) => b.score - a.score || a.doc - b.doc);
+  }
+}
+
 export class LexicalIndex {
   readonly documents: number;
   readonly #termIds = new Map<string, number>();
@@ -338,19 +407,17 @@ export class LexicalIndex {
       for (const doc of termTouched)
         this.#score[doc] = (this.#score[doc] as number) + (this.#best[doc] as number);
     }
-    const hits: LexicalHit[] = [];
+    const best = new TopHits(query.limit);
     for (const doc of touched) {
       const coverage = queryIdf > 0 ? (this.#titleIdf[doc] as number) / queryIdf : 0;
       const precision =
         popcount(this.#titleSeen[doc] as number) / Math.max(1, this.#titleTerms[doc] as number);
       const boost = TITLE_COVERAGE_BOOST * coverage * coverage * (0.5 + 0.5 * Math.min(1, precision));
-      const score = (this.#score[doc] as number) * (1 + boost);
-      hits.push({ doc, score });
+      best.offer(doc, (this.#score[doc] as number) * (1 + boost));
     }
-    hits.sort((a, b) => b.score - a.score || a.doc - b.doc);
     const title = this.fields[this.titleField]?.weight ?? 1;
     const ceiling = queryIdf * ((title * (K1 + 1)) / (title + K1)) * (1 + TITLE_COVERAGE_BOOST);
-    return { hits: hits.slice(0, query.limit), ceiling };
+    return { hits: best.sorted(), ceiling };
   }
 
   /**
