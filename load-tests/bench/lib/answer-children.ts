@@ -16,9 +16,16 @@ export interface Child {
 function spawnTsx(
   cwd: string,
   script: string,
-  options: { env?: Record<string, string>; nodeArgs?: string[]; stdout: "pipe" | number; stderr?: number },
+  options: {
+    env?: Record<string, string>;
+    nodeArgs?: string[];
+    args?: string[];
+    stdout: "pipe" | number;
+    stderr?: number;
+  },
 ): Child {
-  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), "--import", "tsx", script], {
+  const argv = [...(options.nodeArgs ?? []), "--import", "tsx", script, ...(options.args ?? [])];
+  const child = spawn(process.execPath, argv, {
     cwd,
     env: { ...process.env, ...options.env },
     // IPC doubles as a lifeline: every child exits when the channel closes, even if we die hard.
@@ -144,6 +151,8 @@ export async function startApi(
   env: Record<string, string>,
   logFile: string,
   nodeArgs: string[] = [],
+  /** "build": the compiled api, as production runs it (run `scripts/build.mjs` first). */
+  entry: "source" | "build" = "source",
 ): Promise<ApiChild> {
   // A caller that must know the port beforehand (a webhook URL pointing back at the api) passes PORT.
   const port = Number(env.PORT) > 0 ? Number(env.PORT) : await freePort();
@@ -151,6 +160,7 @@ export async function startApi(
   const child = spawnTsx(cwd, "load-tests/bench/serve-api-main.ts", {
     env: { ...env, HOST: "127.0.0.1", PORT: String(port) },
     nodeArgs,
+    args: [entry],
     stdout: log,
     stderr: log,
   });

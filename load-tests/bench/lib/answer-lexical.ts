@@ -1,5 +1,6 @@
 // bench:answer's lexical-stage cost: the same api and sidecar on the UIUC catalog, answering distinct
 // questions with ANSWER_RANKING=vector (before) and =hybrid (after), alternated in one run.
+import { execFileSync } from "node:child_process";
 import { type ApiChild, type RunnerChild, startApi } from "./answer-children.js";
 import type { BodySpec, LoadResult, LoadSpec } from "./closed-loop.js";
 
@@ -70,6 +71,11 @@ type Ranking = (typeof RANKINGS)[number];
  */
 export async function measureLexicalCost(options: LexicalCostOptions): Promise<LexicalCostRow[]> {
   const rows: LexicalCostRow[] = [];
+  // The compiled api, as production runs it.
+  execFileSync(process.execPath, ["scripts/build.mjs", "--if-stale"], {
+    cwd: options.root,
+    stdio: "inherit",
+  });
   const half = Math.ceil(options.rounds / 2);
   for (const [first, last, startOrder] of [
     [1, half, RANKINGS],
@@ -88,7 +94,7 @@ export async function measureLexicalCost(options: LexicalCostOptions): Promise<L
         };
         apis.set(
           ranking,
-          await startApi(options.root, env, options.logFile(ranking), options.nodeArgs?.(ranking)),
+          await startApi(options.root, env, options.logFile(ranking), options.nodeArgs?.(ranking), "build"),
         );
       }
       // Untimed: JIT, pools and the ranking snapshot's first build.
