@@ -5,7 +5,7 @@ import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { longestGap, mixedRequests, type Outcome, percentile, startLoad, succeeded } from "../deploy/load.js";
 import { type NginxProcess, startNginx } from "../deploy/nginx-process.js";
-import { type Replica, startCluster } from "../deploy/replicas.js";
+import { type Replica, startCluster, startIntoRotation } from "../deploy/replicas.js";
 import { waitUntil } from "../deploy/wait.js";
 import { cleanups, logger, runBench, seconds } from "./lib/cleanup.js";
 import { writeJson } from "./lib/report.js";
@@ -87,18 +87,8 @@ async function timed(what: string, step: () => Promise<unknown>): Promise<string
 
 /** Starts a replica again and waits until nginx sends it requests. */
 async function restart(stage: Stage, replica: Replica): Promise<string> {
-  const logged = stage.nginx.accessLog().length;
-  const event = await timed(`${replica.name} ready in`, () => replica.start());
-  await waitUntil(
-    () =>
-      stage.nginx
-        .accessLog()
-        .slice(logged)
-        .some((line) => line.upstream_addr === replica.address),
-    `nginx to send ${replica.name} requests again`,
-    30_000,
-  );
-  return event;
+  const { readyMs } = await startIntoRotation(replica, stage.nginx);
+  return `${replica.name} ready in ${Math.round(readyMs)} ms`;
 }
 
 const steady = (stage: Stage) =>

@@ -11,6 +11,7 @@ import { importTerms } from "@kogi/api/catalog/importer";
 import { parseLogLines } from "@kogi/shared/logger";
 import { createFixture, type Fixture } from "../bench/lib/fixture.js";
 import { composeEnvironment } from "./compose-file.js";
+import type { NginxProcess } from "./nginx-process.js";
 import { freePort, waitUntil } from "./wait.js";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
@@ -159,4 +160,28 @@ export async function startCluster(
     throw error;
   }
   return { fixture, replicas, close };
+}
+
+/**
+ * Starts a replica again and resolves once nginx really sends it requests: `readyMs` until its /ready
+ * answered, `inRotationMs` until the first request nginx passed it.
+ */
+export async function startIntoRotation(
+  replica: Replica,
+  nginx: Pick<NginxProcess, "accessLog">,
+): Promise<{ readyMs: number; inRotationMs: number }> {
+  const logged = nginx.accessLog().length;
+  const started = performance.now();
+  await replica.start();
+  const readyMs = performance.now() - started;
+  await waitUntil(
+    () =>
+      nginx
+        .accessLog()
+        .slice(logged)
+        .some((line) => line.upstream_addr === replica.address),
+    `nginx to send requests to ${replica.name} again`,
+    30_000,
+  );
+  return { readyMs, inRotationMs: performance.now() - started };
 }

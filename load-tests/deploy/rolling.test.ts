@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Load, longestGap, mixedRequests, type Outcome, startLoad, succeeded } from "./load.js";
 import { type NginxProcess, startNginx } from "./nginx-process.js";
-import { type Cluster, type Replica, startCluster } from "./replicas.js";
+import { type Cluster, type Replica, startCluster, startIntoRotation } from "./replicas.js";
 import { waitUntil } from "./wait.js";
 
 let cluster: Cluster;
@@ -48,18 +48,8 @@ describe("nginx in front of two replicas", () => {
       for (const replica of cluster.replicas) {
         expect(await replica.stop("SIGTERM")).toBe(0);
         await moreSuccesses(load, 100, `the other replica to serve while ${replica.name} is down`);
-        const logged = nginx.accessLog().length;
-        await replica.start();
         // Traffic really returns to the restarted replica before the next one goes.
-        await waitUntil(
-          () =>
-            nginx
-              .accessLog()
-              .slice(logged)
-              .some((line) => line.upstream_addr === replica.address),
-          `nginx to send requests to ${replica.name} again`,
-          30_000,
-        );
+        await startIntoRotation(replica, nginx);
         await moreSuccesses(load, 100, `both replicas to serve after ${replica.name} restarted`);
       }
     } finally {

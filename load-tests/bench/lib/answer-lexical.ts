@@ -1,5 +1,5 @@
-// bench:answer's lexical-stage cost: the same api and sidecar on the UIUC catalog, answering distinct
-// questions with ANSWER_RANKING=vector (before) and =hybrid (after), alternated in one run.
+// bench:answer's lexical-stage cost: two compiled apis on one sidecar and the UIUC catalog, one with
+// ANSWER_RANKING=vector (before) and one with =hybrid (after), taking distinct questions in turn.
 import { execFileSync } from "node:child_process";
 import { type ApiChild, type RunnerChild, startApi } from "./answer-children.js";
 import type { BodySpec, LoadResult, LoadSpec } from "./closed-loop.js";
@@ -66,8 +66,8 @@ type Ranking = (typeof RANKINGS)[number];
  * side by side on one sidecar and take the load in turn, in short windows whose order flips every
  * round, so drift of the shared machine hits both alike (a restart per ranking and long windows moved
  * the 8-client p99 by 15 ms between runs of the same code). Half way the two apis are started again
- * in the other order: with ANSWER_RANKING=vector in both (`control`), the api started second served
- * 7% fewer answers at 8 clients.
+ * in the other order: in an A/A run (`control`) without that, the api started second served 7% fewer
+ * answers at 8 clients.
  */
 export async function measureLexicalCost(options: LexicalCostOptions): Promise<LexicalCostRow[]> {
   const rows: LexicalCostRow[] = [];

@@ -1,7 +1,7 @@
 // bench:faults' scenarios: each breaks one dependency (or restarts the api) under a bounded closed-loop
 // load of searches and answers, then brings it back; runFault records what the clients saw.
 import type { FakeStep } from "@kogi/shared/fakes/openai-server";
-import type { Replica } from "../../deploy/replicas.js";
+import { type Replica, startIntoRotation } from "../../deploy/replicas.js";
 import { waitUntil } from "../../deploy/wait.js";
 import { type LoadResult, type LoadSpec, runClosedLoop } from "./closed-loop.js";
 import { type Outcome, pollReady, type ReadySample, recordOutcomes } from "./faults-timeline.js";
@@ -43,19 +43,8 @@ async function restartBehindNginx(world: World, replica: Replica): Promise<strin
   const drainStarted = performance.now();
   const code = await replica.stop("SIGTERM");
   const drained = `${replica.name} drained (exit ${code}) in ${Math.round(performance.now() - drainStarted)} ms`;
-  const logged = world.nginx.accessLog().length;
-  const started = performance.now();
-  await replica.start();
-  await waitUntil(
-    () =>
-      world.nginx
-        .accessLog()
-        .slice(logged)
-        .some((line) => line.upstream_addr === replica.address),
-    `nginx to send ${replica.name} requests again`,
-    30_000,
-  );
-  return [drained, `${replica.name} ready and in rotation in ${Math.round(performance.now() - started)} ms`];
+  const { inRotationMs } = await startIntoRotation(replica, world.nginx);
+  return [drained, `${replica.name} ready and in rotation in ${Math.round(inRotationMs)} ms`];
 }
 
 export const FAULTS: Fault[] = [
