@@ -1,5 +1,6 @@
-// A tiny hand-made term whose conflicts are known by construction.
+// Hand-made catalog data for tests: a tiny term whose conflicts are known by construction, and written courses.
 import type { CatalogTerm } from "../catalog/model.js";
+import type { CourseRow } from "../services/ranking/course-groups.js";
 
 const meeting = (days: string, start: string | null, end: string | null, typeCode = "LEC") => ({
   typeCode,
@@ -62,3 +63,10 @@ export const writtenCourse = (
     crossListed,
   };
 };
+
+let nextRowId = 1;
+/** The same written course as the ranking snapshot reads it from MySQL (a row with a fresh id), for unit tests. */
+export function writtenCourseRow(code: string, title: string, description: string): CourseRow {
+  const [subject = "", number = ""] = code.split(" ");
+  return { id: nextRowId++, term: "2025-su", subject, number, title, description, crossListed: [] };
+}

@@ -1,15 +1,10 @@
 // The lexical ranking on a small written catalog: field weights, stopwords and filler, typos, Japanese.
 import { describe, expect, it } from "vitest";
+import { writtenCourseRow as course } from "../../testutil/fixtures.js";
 import type { CourseRow } from "./course-groups.js";
 import { withinOneEdit } from "./lexical-index.js";
 import { RankingSnapshot } from "./ranking-snapshot.js";
 import { focusQuestion, queryTerms, stem } from "./text-analysis.js";
-
-let nextId = 1;
-const course = (code: string, title: string, description: string): CourseRow => {
-  const [subject = "", number = ""] = code.split(" ");
-  return { id: nextId++, term: "2025-su", subject, number, title, description, crossListed: [] };
-};
 
 const ROWS: CourseRow[] = [
   course("STAT 100", "Statistics", "Descriptive statistics, probability and inference for beginners."),

@@ -1,16 +1,11 @@
 // What the vector ranking embeds, on a small written catalog: typos corrected against the catalog's
 // words, and the words the best lexical matches' titles share beside the question (title feedback).
 import { describe, expect, it } from "vitest";
+import { writtenCourseRow as course } from "../../testutil/fixtures.js";
 import type { CourseRow } from "./course-groups.js";
 import { RankingSnapshot } from "./ranking-snapshot.js";
 import { queryTerms } from "./text-analysis.js";
 import { correctTypos, feedbackWords } from "./vector-question.js";
-
-let nextId = 1;
-const course = (code: string, title: string, description: string): CourseRow => {
-  const [subject = "", number = ""] = code.split(" ");
-  return { id: nextId++, term: "2025-su", subject, number, title, description, crossListed: [] };
-};
 
 const ROWS: CourseRow[] = [
   course("CS 446", "Machine Learning", "Learning from data: statistical learning, regression."),
